@@ -1,0 +1,185 @@
+"""The command line: translate options, call one library function, map errors to exit codes.
+
+Heavy libraries (genanki, typst, fsrs, rich) are imported inside the commands that use
+them, so `snri-quiz --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__
+from .errors import InvalidContent, OutputError, ProgressError, SnriQuizError, UsageError
+
+
+def _fail(lines: list[str], code: int = 2) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Maps the library's exceptions to one-line messages and click's exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InvalidContent as exc:
+            _fail([str(p) for p in exc.problems])
+        except (UsageError, OutputError, ProgressError) as exc:
+            _fail([f"Error: {exc}"])
+        except SnriQuizError as exc:  # pragma: no cover - every subclass is listed above
+            _fail([f"Error: {exc}"], 1)
+        except KeyboardInterrupt:
+            _fail(["Interrupted."], 130)
+
+
+def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck and --templates, shared by every command that reads facts."""
+
+    @click.option("--deck", "deck", type=click.Path(path_type=Path), default=None,
+                  help="Deck folder (default: the bundled SNRI deck).")
+    @click.option("--templates", "templates", type=click.Path(path_type=Path), default=None,
+                  help="Templates folder (default: the bundled templates).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that choose questions; the same for play and every export format."""
+
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed for question and option order.")
+    @click.option("--count", type=int, default=None, help="How many questions (default: all).")
+    @click.option("--mode", type=click.Choice(["mcq", "typed", "tf", "mixed"]), default="mixed",
+                  show_default=True, help="Kinds of question.")
+    @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
+    @click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="snri-quiz")
+def cli() -> None:
+    """Study the SNRI drugs: Anki decks, a terminal quiz and printable question sets,
+    all made from one sourced knowledge base.
+
+    \b
+    Start with:
+      snri-quiz check        validate the knowledge base and templates
+      snri-quiz build        write the Anki deck to ./dist
+    """
+
+
+@cli.command()
+@content_options
+def check(deck: Path | None, templates: Path | None) -> None:
+    """Validate the deck and templates and count what they make.
+
+    \b
+    Example:
+      snri-quiz check --deck decks/snri --templates templates
+    """
+    from .content import load_content
+    from .questions import unused_facts
+
+    content = load_content(deck, templates)
+    d, bank = content.deck, content.bank
+    kinds = Counter(q.kind for q in bank)
+    unused = unused_facts(d, bank)
+    click.echo(f"{d.name} {d.version} ({d.path}): valid")
+    click.echo(f"  drugs       {len(d.drugs)}")
+    click.echo(f"  facts       {len(d.facts)}")
+    click.echo(f"  sources     {len(d.sources)}")
+    click.echo(f"  templates   {len(content.templates)}")
+    click.echo(f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")")
+    if unused:
+        click.echo(f"  facts no question uses: {len(unused)}")
+        for fact in unused:
+            click.echo(f"    {fact.id}  ({fact.path}:{fact.line})")
+    else:
+        click.echo("  facts no question uses: none")
+
+
+@cli.command()
+@content_options
+@click.option("--drug", default=None, help="Only this drug (or the class subject).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of fact records.")
+def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: bool) -> None:
+    """Show the knowledge base, one fact a line, with its sources.
+
+    \b
+    Example:
+      snri-quiz facts --drug duloxetine
+      snri-quiz facts --json > facts.json
+    """
+    from .facts import facts_as_records, load_deck
+    from .content import bundled_deck
+
+    d = load_deck(deck or bundled_deck())
+    subject = drug.lower() if drug else None
+    subjects = [x.subject for x in d.drugs] + [d.class_subject]
+    if subject is not None and subject not in subjects:
+        raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(subjects)})")
+    if as_json:
+        click.echo(json.dumps(facts_as_records(d, subject), ensure_ascii=False, indent=2))
+        return
+    for name in subjects:
+        chosen = [f for f in d.facts if f.subject == name]
+        if subject not in (None, name) or not chosen:
+            continue
+        click.echo(f"{d.subject_name(name)} ({len(chosen)} facts)")
+        width = max(len(f.attribute) for f in chosen)
+        for f in chosen:
+            value = f.text if f.attribute not in d.attributes or d.attributes[f.attribute].type != "date" else f.value
+            flag = "" if f.confidence == "high" else f"  [{f.confidence} confidence]"
+            click.echo(f"  {f.attribute:<{width}}  {value}  [{', '.join(f.sources)}]{flag}")
+        click.echo("")
+
+
+@cli.command()
+@content_options
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="File to write (default: standard output).")
+def export(deck: Path | None, templates: Path | None, seed: int, count: int | None, mode: str,
+           topics: tuple[str, ...], drugs: tuple[str, ...], fmt: str, output: Path | None) -> None:
+    """Export a question set.
+
+    \b
+    Example:
+      snri-quiz export --format json --count 20 --seed 7 -o quiz.json
+    """
+    from .content import load_content
+    from .export import to_json
+    from .files import write_atomic
+    from .questions import select
+
+    content = load_content(deck, templates)
+    chosen = select(content.bank, content.deck, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
+    text = to_json(chosen)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"Wrote {len(chosen)} questions to {output}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="snri-quiz")

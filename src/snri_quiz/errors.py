@@ -1,0 +1,45 @@
+"""The project's exception classes. No click here: cli.py maps them to exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a user's file, located by path and line."""
+
+    path: str
+    """The file (or folder) the problem is in."""
+    line: int | None
+    """1-based line number, or None when the problem is about the whole file."""
+    message: str
+    """What is wrong, naming the field where there is one."""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class SnriQuizError(Exception):
+    """Base class of every error a user can cause."""
+
+
+class InvalidContent(SnriQuizError):
+    """The deck or templates are invalid; carries every problem found in one pass."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(SnriQuizError):
+    """A command-line value that does not fit the content (unknown topic, count too large...)."""
+
+
+class OutputError(SnriQuizError):
+    """An output file or folder cannot be written."""
+
+
+class ProgressError(SnriQuizError):
+    """The learner's progress database cannot be opened or is damaged."""

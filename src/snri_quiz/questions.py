@@ -1,0 +1,462 @@
+"""The question engine: facts + templates -> Question values. Pure and seeded.
+
+Wrong options come only from closed attributes (where the deck lists every true
+value), and a candidate is dropped when the deck says - or a source suggests - that
+it is also true for the subject. Question ids hash the template id and the fact ids
+a question is built from, never its wording.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import TemplateError
+
+from .errors import InvalidContent, Problem, UsageError
+from .facts import Deck, Fact, PartialDate, normalize
+from .templates import Template, render
+
+BLANK = "_____"
+MODES = {
+    "mcq": ("mcq",),
+    "typed": ("typed", "cloze"),
+    "tf": ("tf",),
+    "mixed": ("mcq", "tf", "cloze", "typed"),
+}
+TF_OPTIONS = ("True", "False")
+LETTERS = "ABCDEFGH"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question, ready to ask, print or turn into an Anki note."""
+
+    id: str
+    """Stable id from the template id and fact ids (never the wording)."""
+    template: str
+    """Id of the template that made it."""
+    kind: str
+    """mcq, tf, cloze or typed."""
+    topic: str
+    """Topic name (a key of the deck's topics)."""
+    subject: str
+    """The drug (lowercase generic name) or the class subject it is about."""
+    prompt: str
+    """The question text (for cloze, with a blank)."""
+    options: tuple[str, ...]
+    """Options in display order; empty for typed and cloze."""
+    answer: str
+    """The correct answer as text."""
+    answer_index: int | None
+    """Index of the answer in options, or None for typed and cloze."""
+    accepted: tuple[str, ...]
+    """Answers accepted when typed (the answer and its aliases)."""
+    explanation: str
+    """Why the answer is right, with the fact's note and any caveat."""
+    sources: tuple[str, ...]
+    """Source ids backing the answer."""
+    facts: tuple[str, ...]
+    """Ids of the facts it is built from."""
+    drugs: tuple[str, ...]
+    """Drugs the question involves (for filters and tags)."""
+    tags: tuple[str, ...]
+    """Hierarchical tags without spaces."""
+    cloze: str = ""
+    """For cloze questions: the text with Anki's {{c1::...}} marker."""
+
+    @property
+    def answer_letter(self) -> str | None:
+        return LETTERS[self.answer_index] if self.answer_index is not None and self.kind == "mcq" else None
+
+
+def question_id(template_id: str, *parts: str) -> str:
+    digest = hashlib.sha256("|".join((template_id, *parts)).encode()).hexdigest()
+    return f"q{digest[:15]}"
+
+
+class _Truth:
+    """What the deck says is (or may be) true, for the distractor checks."""
+
+    def __init__(self, deck: Deck):
+        self.deck = deck
+        self.facts: dict[tuple[str, str], list[Fact]] = {}
+        for fact in deck.facts:
+            self.facts.setdefault((fact.subject, fact.attribute), []).append(fact)
+
+    def of(self, subject: str, attribute: str) -> list[Fact]:
+        return self.facts.get((subject, attribute), [])
+
+    def not_false(self, subject: str, attribute: str) -> set[str]:
+        """Normalized forms the deck does not let us call false for this subject."""
+        forms: set[str] = set()
+        for fact in self.of(subject, attribute):
+            forms.add(normalize(display(fact)))
+            forms.update(normalize(x) for x in (*fact.aliases, *fact.uncertain))
+        return forms
+
+    def may_be_true(self, subject: str, fact: Fact) -> bool:
+        """Could `fact`'s value (or one of its aliases) also be true for `subject`?"""
+        mine = self.not_false(subject, fact.attribute)
+        return any(normalize(x) in mine for x in (display(fact), *fact.aliases))
+
+
+def display(fact: Fact) -> str:
+    """The value as it appears in options: years for dates, else the text."""
+    if isinstance(fact.value, PartialDate):
+        return str(fact.value.year)
+    return fact.text
+
+
+def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
+    """Every question the templates make from the deck, in template then fact order."""
+    truth = _Truth(deck)
+    problems: list[Problem] = []
+    out: list[Question] = []
+    seen: set[str] = set()
+    for template in templates:
+        try:
+            for question in _questions(template, deck, truth, seed):
+                if question.id in seen:
+                    raise InvalidContent([Problem(template.path, template.line,
+                                                  f"templates[{template.id}]: makes two questions with id {question.id}")])
+                seen.add(question.id)
+                out.append(question)
+        except TemplateError as exc:
+            problems.append(Problem(template.path, template.line, f"templates[{template.id}]: Jinja2 error: {exc}"))
+    if problems:
+        raise InvalidContent(problems)
+    return tuple(out)
+
+
+def _facts_for(template: Template, deck: Deck) -> list[Fact]:
+    facts = [f for f in deck.facts if f.attribute in template.attributes]
+    for field in template.requires:
+        facts = [f for f in facts if getattr(f, field)]
+    if template.ask == "statement":
+        facts = [f for f in facts if f.answer]
+    return facts
+
+
+def _questions(template: Template, deck: Deck, truth: _Truth, seed: int) -> Iterator[Question]:
+    facts = _facts_for(template, deck)
+    maker = _Maker(template, deck, truth, seed)
+    if template.ask in ("earliest", "latest"):
+        yield from maker.extremes(facts)
+    elif template.ask == "not_subject":
+        yield from maker.not_subject(facts)
+    elif template.per == "subject":
+        by_subject: dict[str, list[Fact]] = {}
+        for fact in facts:
+            by_subject.setdefault(fact.subject, []).append(fact)
+        for group in by_subject.values():
+            yield from maker.group(group)
+    else:
+        for fact in facts:
+            yield from maker.single(fact)
+
+
+class _Maker:
+    """Builds the questions of one template."""
+
+    def __init__(self, template: Template, deck: Deck, truth: _Truth, seed: int):
+        self.t, self.deck, self.truth, self.seed = template, deck, truth, seed
+
+    # -- shared pieces ---------------------------------------------------------------
+    def context(self, fact: Fact, **extra: Any) -> dict[str, Any]:
+        ctx: dict[str, Any] = {
+            "drug": self.deck.subject_name(fact.subject),
+            "value": display(fact),
+            "true_value": fact.text,
+            "answer": display(fact),
+            "label": self.deck.attributes[fact.attribute].label,
+            "blank": BLANK,
+            "statement": "",
+            "fact_date": fact.value.human() if isinstance(fact.value, PartialDate) else fact.text,
+            "date": fact.date.human() if fact.date else "",
+            "all_values": [f.text for f in self.truth.of(fact.subject, fact.attribute)],
+            "class_name": self.deck.class_name,
+            "timeline": "",
+            "fact": {
+                "note": fact.note, "hint": fact.hint, "caveat": fact.caveat, "answer": fact.answer,
+                "question": fact.question, "false_statement": fact.false_statement,
+                "erroneous": fact.erroneous, "erroneous_source": fact.erroneous_source,
+                "date": fact.date.human() if fact.date else "", "confidence": fact.confidence,
+            },
+        }
+        ctx.update(extra)
+        return ctx
+
+    def explanation(self, facts: list[Fact], ctx: dict[str, Any]) -> str:
+        parts = [render(self.t.explanation, ctx)]
+        if len(facts) == 1 and facts[0].note:
+            parts.append(facts[0].note)
+        parts.extend(f"Caution: {f.caveat}" for f in facts if f.caveat)
+        return " ".join(p for p in parts if p)
+
+    def build(
+        self,
+        qid: str,
+        facts: list[Fact],
+        ctx: dict[str, Any],
+        answer: str,
+        *,
+        wrong: list[str] | None = None,
+        accepted: Iterable[str] = (),
+        prompt: str | None = None,
+        cloze: str = "",
+        subject: str | None = None,
+        drugs: Iterable[str] | None = None,
+    ) -> Question:
+        kind = self.t.kind
+        options: tuple[str, ...] = ()
+        index: int | None = None
+        if kind == "mcq":
+            assert wrong is not None
+            shuffled = [answer, *wrong]
+            random.Random(f"{self.seed}|{qid}").shuffle(shuffled)
+            options, index = tuple(shuffled), shuffled.index(answer)
+        elif kind == "tf":
+            options, index = TF_OPTIONS, TF_OPTIONS.index(answer)
+        subject = subject or facts[0].subject
+        if drugs is None:
+            drugs = [f.subject for f in facts if f.subject != self.deck.class_subject]
+        drugs = tuple(dict.fromkeys(drugs))
+        topic = self.t.topic or facts[0].topic
+        prefix = self.deck.tag_prefix
+        tags = (
+            f"{prefix}::topic::{topic}",
+            f"{prefix}::kind::{kind}",
+            *(f"{prefix}::drug::{d}" for d in drugs),
+            *(f"{prefix}::{tag}" for tag in self.t.tags),
+        )
+        sources = tuple(dict.fromkeys(s for f in facts for s in f.sources))
+        typed = kind in ("typed", "cloze")
+        return Question(
+            id=qid,
+            template=self.t.id,
+            kind=kind,
+            topic=topic,
+            subject=subject,
+            prompt=prompt if prompt is not None else render(self.t.prompt, ctx),
+            options=options,
+            answer=answer,
+            answer_index=index,
+            accepted=_unique(answer, *accepted) if typed else (),
+            explanation=self.explanation(facts, ctx),
+            sources=sources,
+            facts=tuple(f.id for f in facts),
+            drugs=drugs,
+            tags=tags,
+            cloze=cloze,
+        )
+
+    def pick(self, qid: str, candidates: Iterable[str], n: int = 3) -> list[str] | None:
+        """n distinct candidates, chosen by the question id (not the seed) so notes stay stable."""
+        unique: dict[str, str] = {}
+        for c in sorted(candidates, key=normalize):
+            unique.setdefault(normalize(c), c)
+        if len(unique) < n:
+            return None
+        return random.Random(qid).sample(list(unique.values()), n)
+
+    def value_candidates(self, fact: Fact) -> list[tuple[str, Fact]]:
+        """Values of the same attribute held by other subjects and false for this one."""
+        mine = self.truth.not_false(fact.subject, fact.attribute) | {normalize(display(fact))}
+        out = []
+        for other in self.deck.facts:
+            if other.attribute == fact.attribute and other.subject != fact.subject:
+                if normalize(display(other)) not in mine:
+                    out.append((display(other), other))
+        return out
+
+    def subject_candidates(self, fact: Fact) -> list[str]:
+        """Drugs for which the fact's value is false."""
+        return [d.name for d in self.deck.drugs
+                if d.subject != fact.subject and not self.truth.may_be_true(d.subject, fact)]
+
+    def cloze_pair(self, text: str, answer: str, ctx: dict[str, Any]) -> tuple[str, str]:
+        """(prompt with a blank, Anki cloze text) from a template whose `blank` marks the gap."""
+        marker = "\u0000BLANK\u0000"
+        with_marker = render(self.t.prompt, {**ctx, "blank": marker, "statement": text.replace(BLANK, marker)})
+        return with_marker.replace(marker, BLANK), with_marker.replace(marker, "{{c1::" + answer + "}}")
+
+    # -- one question per fact ----------------------------------------------------------
+    def single(self, fact: Fact) -> Iterator[Question]:
+        t = self.t
+        if t.ask == "statement":
+            yield from self.statement(fact)
+            return
+        if t.ask == "subject":
+            yield from self.about_subject(fact)
+            return
+        answer = str(fact.date.year) if t.ask == "date" and fact.date else display(fact)
+        ctx = self.context(fact, answer=answer)
+        qid = question_id(t.id, fact.id)
+        if t.kind == "mcq":
+            if t.pool == "subjects":
+                answer = self.deck.subject_name(fact.text) if fact.text in {d.subject for d in self.deck.drugs} else answer
+                excluded = self.truth.not_false(fact.subject, fact.attribute)
+                pool = [d.name for d in self.deck.drugs if d.subject != fact.subject
+                        and normalize(d.subject) not in excluded and normalize(d.name) != normalize(answer)]
+            else:
+                pool = [text for text, _ in self.value_candidates(fact)]
+            wrong = self.pick(qid, pool)
+            if wrong is not None:
+                yield self.build(qid, [fact], {**ctx, "answer": answer}, answer, wrong=wrong)
+        elif t.kind == "tf":
+            yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
+            candidates = self.value_candidates(fact)
+            if candidates:
+                candidates.sort(key=lambda c: (normalize(c[0]), c[1].id))
+                text, other = random.Random(qid).choice(candidates)
+                false_id = question_id(t.id, fact.id, "false", other.id)
+                yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
+        else:
+            accepted = fact.aliases if t.ask == "value" else ()
+            prompt, cloze = (self.cloze_pair("", answer, ctx) if t.kind == "cloze" else (None, ""))
+            yield self.build(qid, [fact], ctx, answer, accepted=accepted, prompt=prompt, cloze=cloze)
+
+    def about_subject(self, fact: Fact) -> Iterator[Question]:
+        drug = self.deck.drug(fact.subject)
+        answer = drug.name
+        ctx = self.context(fact, answer=answer)
+        qid = question_id(self.t.id, fact.id)
+        if self.t.kind == "mcq":
+            wrong = self.pick(qid, self.subject_candidates(fact))
+            if wrong is not None:
+                yield self.build(qid, [fact], ctx, answer, wrong=wrong)
+        else:
+            yield self.build(qid, [fact], ctx, answer, accepted=(drug.subject, *drug.aliases))
+
+    def statement(self, fact: Fact) -> Iterator[Question]:
+        t = self.t
+        value = fact.text
+        statement = re.sub(re.escape(fact.answer), BLANK, value, count=1, flags=re.IGNORECASE)
+        ctx = self.context(fact, answer=fact.answer, statement=statement, value=value)
+        qid = question_id(t.id, fact.id)
+        if t.kind == "mcq":
+            wrong = self.pick(qid, [d for d in fact.distractors if normalize(d) != normalize(fact.answer)])
+            if wrong is not None:
+                yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong)
+        elif t.kind == "tf":
+            yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
+            if fact.false_statement:
+                false_ctx = {**ctx, "value": fact.false_statement}
+                yield self.build(question_id(t.id, fact.id, "false"), [fact], false_ctx, "False")
+        elif t.kind == "cloze":
+            prompt, cloze = self.cloze_pair(statement, fact.answer, ctx)
+            yield self.build(qid, [fact], ctx, fact.answer, prompt=prompt, cloze=cloze)
+        else:
+            yield self.build(qid, [fact], ctx, fact.answer)
+
+    # -- one question per subject: any of its values is accepted -------------------------
+    def group(self, facts: list[Fact]) -> Iterator[Question]:
+        first = facts[0]
+        ctx = self.context(first)
+        accepted = [x for f in facts for x in (display(f), *f.aliases)]
+        qid = question_id(self.t.id, *(f.id for f in facts))
+        yield self.build(qid, facts, ctx, display(first), accepted=accepted)
+
+    # -- across subjects -------------------------------------------------------------------
+    def not_subject(self, facts: list[Fact]) -> Iterator[Question]:
+        groups: dict[str, list[Fact]] = {}
+        for fact in facts:
+            groups.setdefault(normalize(display(fact)), []).append(fact)
+        for group in groups.values():
+            holders = {f.subject for f in group}
+            true_subjects = [d for d in self.deck.drugs if d.subject in holders or self.truth.may_be_true(d.subject, group[0])]
+            false_subjects = [d for d in self.deck.drugs if d not in true_subjects]
+            confirmed = [d for d in true_subjects if d.subject in holders]
+            if len(confirmed) < 3:
+                continue
+            for drug in false_subjects:
+                qid = question_id(self.t.id, *sorted(f.id for f in group), "not", drug.subject)
+                wrong = self.pick(qid, [d.name for d in confirmed])
+                assert wrong is not None
+                chosen = {d.name: d.subject for d in confirmed}
+                used = [f for f in group if self.deck.subject_name(f.subject) in wrong]
+                ctx = self.context(group[0], drug=drug.name, answer=drug.name)
+                yield self.build(qid, used, ctx, drug.name, wrong=wrong, subject=drug.subject,
+                                 drugs=[drug.subject, *(chosen[w] for w in wrong)])
+
+    def extremes(self, facts: list[Fact]) -> Iterator[Question]:
+        by_subject: dict[str, list[Fact]] = {}
+        for fact in facts:
+            by_subject.setdefault(fact.subject, []).append(fact)
+        single = sorted((fs[0] for fs in by_subject.values() if len(fs) == 1 and isinstance(fs[0].value, PartialDate)),
+                        key=lambda f: f.subject)
+        for combo in itertools.combinations(single, 4):
+            dates = {f.id: f.value for f in combo}
+
+            def beats(a: Fact, b: Fact) -> bool:
+                first, second = (dates[a.id], dates[b.id]) if self.t.ask == "earliest" else (dates[b.id], dates[a.id])
+                assert isinstance(first, PartialDate) and isinstance(second, PartialDate)
+                return first.surely_before(second)
+
+            winners = [f for f in combo if all(beats(f, o) for o in combo if o is not f)]
+            if len(winners) != 1:
+                continue
+            winner = winners[0]
+            qid = question_id(self.t.id, *(f.id for f in combo))
+            timeline = "; ".join(f"{self.deck.subject_name(f.subject)} {display(f)}"
+                                 for f in sorted(combo, key=lambda f: dates[f.id]))  # type: ignore[arg-type,return-value]
+            name = self.deck.subject_name(winner.subject)
+            ctx = self.context(winner, answer=name, timeline=timeline)
+            wrong = [self.deck.subject_name(f.subject) for f in combo if f is not winner]
+            yield self.build(qid, list(combo), ctx, name, wrong=wrong, subject=winner.subject)
+
+
+def _unique(*texts: str) -> tuple[str, ...]:
+    """Texts without repeats that differ only in case, spacing or punctuation."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        seen.setdefault(normalize(text), text)
+    return tuple(seen.values())
+
+
+def select(
+    bank: Iterable[Question],
+    deck: Deck,
+    *,
+    seed: int = 0,
+    count: int | None = None,
+    mode: str = "mixed",
+    topics: Iterable[str] = (),
+    drugs: Iterable[str] = (),
+) -> list[Question]:
+    """The questions for one quiz or printout: filtered, shuffled by `seed`, cut to `count`."""
+    topics, drugs = tuple(topics), tuple(d.lower() for d in drugs)
+    if mode not in MODES:
+        raise UsageError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    for topic in topics:
+        if topic not in deck.topics:
+            raise UsageError(f"unknown topic '{topic}' (choose from {', '.join(deck.topics)})")
+    known = {d.subject for d in deck.drugs}
+    for drug in drugs:
+        if drug not in known:
+            raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(sorted(known))})")
+    pool = [
+        q for q in bank
+        if q.kind in MODES[mode]
+        and (not topics or q.topic in topics)
+        and (not drugs or any(d in q.drugs for d in drugs))
+    ]
+    random.Random(seed).shuffle(pool)
+    if count is not None:
+        if count < 1:
+            raise UsageError("--count must be at least 1")
+        if count > len(pool):
+            raise UsageError(f"--count {count} is more than the {len(pool)} questions available")
+        pool = pool[:count]
+    return pool
+
+
+def unused_facts(deck: Deck, bank: Iterable[Question]) -> list[Fact]:
+    used = {fid for q in bank for fid in q.facts}
+    return [f for f in deck.facts if f.id not in used]

@@ -1,0 +1,77 @@
+"""Safe YAML loading that remembers the line of every mapping and key.
+
+Only PyYAML's SafeLoader is used (no arbitrary objects). Timestamps are not resolved
+implicitly, so `2004-13-03` stays a string and the validator can say it is not a date.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+
+class LineMap(dict):  # type: ignore[type-arg]
+    """A YAML mapping that knows the line it starts on and the line of each key."""
+
+    line: int
+    key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that builds LineMaps, rejects duplicate keys and leaves dates as text."""
+
+
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
+    loader.flatten_mapping(node)
+    mapping = LineMap()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be plain text", key_node.start_mark
+            )
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = line
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: Path) -> tuple[Any, Problem | None]:
+    """Load one YAML file; return (data, None) or (None, the problem that stopped it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, Problem(str(path), None, "file not found")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, Problem(str(path), None, f"cannot read: {exc}")
+    try:
+        return yaml.load(text, Loader=_LineLoader), None  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "malformed YAML"
+        return None, Problem(str(path), line, f"malformed YAML: {what}")
+    except yaml.YAMLError as exc:
+        return None, Problem(str(path), None, f"malformed YAML: {exc}")
