@@ -181,5 +181,36 @@ def export(deck: Path | None, templates: Path | None, seed: int, count: int | No
         click.echo(f"Wrote {len(chosen)} questions to {output}", err=True)
 
 
+@cli.command()
+@content_options
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="Folder to write the .apkg into.")
+@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
+@click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
+def build(deck: Path | None, templates: Path | None, out_dir: Path, topics: tuple[str, ...],
+          drugs: tuple[str, ...]) -> None:
+    """Build the Anki deck (.apkg) to import, and re-import after every update.
+
+    Notes keep their identity across builds, so re-importing updates cards in
+    place without duplicates and keeps your review history.
+
+    \b
+    Example:
+      snri-quiz build -o dist
+      snri-quiz build --topic brand_names --drug duloxetine -o dist
+    """
+    from .anki import build_package
+    from .content import load_content
+
+    content = load_content(deck, templates)
+    result = build_package(content, out_dir, topics=topics, drugs=drugs)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(f"Wrote {result.path} ({result.notes} notes, {result.cards} cards)")
+    width = max(len(s.name) for s in result.subdecks)
+    for sub in result.subdecks:
+        click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+
+
 def main() -> None:
     cli(prog_name="snri-quiz")

@@ -69,6 +69,12 @@ class Question:
     """Hierarchical tags without spaces."""
     cloze: str = ""
     """For cloze questions: the text with Anki's {{c1::...}} marker."""
+    reversible: bool = False
+    """True when the template defines a reverse card (an Anki basic-and-reverse note)."""
+    reverse_prompt: str = ""
+    """The reverse card's prompt, when the reverse direction has a single answer."""
+    reverse_answer: str = ""
+    """The reverse card's answer."""
 
     @property
     def answer_letter(self) -> str | None:
@@ -237,6 +243,11 @@ class _Maker:
         )
         sources = tuple(dict.fromkeys(s for f in facts for s in f.sources))
         typed = kind in ("typed", "cloze")
+        reverse_prompt = reverse_answer = ""
+        if self.t.reverse is not None and len(facts) == 1:
+            fact = facts[0]
+            if len(self.truth.of(fact.subject, fact.attribute)) == 1:
+                reverse_prompt, reverse_answer = render(self.t.reverse, ctx), display(fact)
         return Question(
             id=qid,
             template=self.t.id,
@@ -254,6 +265,9 @@ class _Maker:
             drugs=drugs,
             tags=tags,
             cloze=cloze,
+            reversible=self.t.reverse is not None,
+            reverse_prompt=reverse_prompt,
+            reverse_answer=reverse_answer,
         )
 
     def pick(self, qid: str, candidates: Iterable[str], n: int = 3) -> list[str] | None:
@@ -420,6 +434,33 @@ def _unique(*texts: str) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+def filter_questions(
+    bank: Iterable[Question],
+    deck: Deck,
+    *,
+    mode: str = "mixed",
+    topics: Iterable[str] = (),
+    drugs: Iterable[str] = (),
+) -> list[Question]:
+    """The bank's questions of these kinds, topics and drugs, in bank order."""
+    topics, drugs = tuple(topics), tuple(d.lower() for d in drugs)
+    if mode not in MODES:
+        raise UsageError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    for topic in topics:
+        if topic not in deck.topics:
+            raise UsageError(f"unknown topic '{topic}' (choose from {', '.join(deck.topics)})")
+    known = {d.subject for d in deck.drugs}
+    for drug in drugs:
+        if drug not in known:
+            raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(sorted(known))})")
+    return [
+        q for q in bank
+        if q.kind in MODES[mode]
+        and (not topics or q.topic in topics)
+        and (not drugs or any(d in q.drugs for d in drugs))
+    ]
+
+
 def select(
     bank: Iterable[Question],
     deck: Deck,
@@ -431,22 +472,7 @@ def select(
     drugs: Iterable[str] = (),
 ) -> list[Question]:
     """The questions for one quiz or printout: filtered, shuffled by `seed`, cut to `count`."""
-    topics, drugs = tuple(topics), tuple(d.lower() for d in drugs)
-    if mode not in MODES:
-        raise UsageError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
-    for topic in topics:
-        if topic not in deck.topics:
-            raise UsageError(f"unknown topic '{topic}' (choose from {', '.join(deck.topics)})")
-    known = {d.subject for d in deck.drugs}
-    for drug in drugs:
-        if drug not in known:
-            raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(sorted(known))})")
-    pool = [
-        q for q in bank
-        if q.kind in MODES[mode]
-        and (not topics or q.topic in topics)
-        and (not drugs or any(d in q.drugs for d in drugs))
-    ]
+    pool = filter_questions(bank, deck, mode=mode, topics=topics, drugs=drugs)
     random.Random(seed).shuffle(pool)
     if count is not None:
         if count < 1:

@@ -49,6 +49,8 @@ class Template:
     """Compiled prompt text."""
     explanation: JinjaTemplate
     """Compiled explanation text (the fact's note and caveat are appended)."""
+    reverse: JinjaTemplate | None
+    """Optional prompt of a reverse card (Anki), used when the subject has a single value."""
     tags: tuple[str, ...]
     """Extra tags for its questions."""
     requires: tuple[str, ...]
@@ -125,6 +127,8 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     per = r.text("per") or "fact"
     topic = r.text("topic")
     texts = {key: r.get(key, str, required=True, default="") for key in ("prompt", "explanation")}
+    if "reverse" in entry:
+        texts["reverse"] = r.get("reverse", str, default="")
     r.finish()
     if kind and kind not in KINDS:
         r.problem("kind", f"'{kind}' is not one of {', '.join(KINDS)}")
@@ -165,6 +169,7 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         attributes=attributes,
         prompt=compiled["prompt"],
         explanation=compiled["explanation"],
+        reverse=compiled.get("reverse"),
         tags=tags,
         requires=requires,
         pool=pool,

@@ -1,0 +1,395 @@
+"""Question values -> an Anki package (.apkg). The only module that imports genanki.
+
+What keeps re-imports clean (Anki matches notes by GUID, note types by id plus an
+exact field/template match, decks by name, and updates a note only when the incoming
+modification time is newer):
+
+- note type ids, field ids and card-template ids are constants below;
+- each note's GUID comes from the question's stable id, never its wording;
+- each note's modification time is when its content last changed, kept with a content
+  hash in `anki-lock.json` next to the deck, so unchanged input gives the same bytes;
+- the package is zipped with fixed timestamps and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import sqlite3
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import genanki
+
+from .content import Content
+from .errors import OutputError
+from .facts import Deck
+from .files import ensure_folder, write_atomic
+from .questions import LETTERS, Question, filter_questions
+
+LOCK_NAME = "anki-lock.json"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+CSS = """\
+.card { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 20px; line-height: 1.45; text-align: left; color: #1f2328; background: #fbfbfa;
+  max-width: 38em; margin: 0 auto; padding: 0.6em 0.8em; }
+.card.nightMode, .nightMode .card, .night_mode .card { color: #e6e6e6; background: #1f1f1f; }
+.topic { font-size: 0.68em; letter-spacing: 0.06em; text-transform: uppercase; color: #6e7781; }
+.prompt { margin: 0.4em 0 0.6em; }
+ol.options { list-style: upper-alpha; padding-left: 1.7em; margin: 0.3em 0; }
+ol.options li { margin: 0.25em 0; }
+li.correct { font-weight: 600; color: #1a7f37; }
+li.correct::after { content: "  \\2714"; }
+.nightMode li.correct, .night_mode li.correct { color: #56d364; }
+.answer { font-weight: 600; margin-top: 0.5em; }
+.explanation { margin-top: 0.8em; font-size: 0.88em; }
+.sources { margin-top: 0.8em; font-size: 0.72em; color: #57606a; }
+.nightMode .sources, .night_mode .sources { color: #9ea7b3; }
+.sources ul { padding-left: 1.2em; margin: 0.2em 0; }
+.sources a { color: inherit; word-break: break-word; }
+.cloze { font-weight: 600; color: #0969da; }
+.nightMode .cloze, .night_mode .cloze { color: #58a6ff; }
+input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; }
+@media (max-width: 480px) { .card { font-size: 18px; padding: 0.4em; } }
+"""
+
+_BACK_EXTRA = (
+    '<div class="explanation">{{Explanation}}</div>'
+    '{{#Sources}}<div class="sources">Sources:{{Sources}}</div>{{/Sources}}'
+)
+_TOPIC = '<div class="topic">{{Topic}}</div>'
+
+
+@dataclass(frozen=True)
+class _NoteType:
+    """An Anki note type with fixed ids."""
+
+    key: str
+    id: int
+    name: str
+    fields: tuple[tuple[str, int], ...]
+    templates: tuple[tuple[str, int, str, str], ...]
+    cloze: bool = False
+
+    def model(self) -> genanki.Model:
+        return genanki.Model(
+            self.id,
+            self.name,
+            fields=[{"name": name, "id": fid} for name, fid in self.fields],
+            templates=[{"name": name, "id": tid, "qfmt": q, "afmt": a} for name, tid, q, a in self.templates],
+            css=CSS,
+            model_type=genanki.Model.CLOZE if self.cloze else genanki.Model.FRONT_BACK,
+        )
+
+
+NOTE_TYPES = {
+    "mcq": _NoteType(
+        "mcq", 1760418301, "snri-quiz multiple choice",
+        (("Question", 176041830101), ("Options", 176041830102), ("Answer", 176041830103),
+         ("OptionsMarked", 176041830104), ("Explanation", 176041830105), ("Sources", 176041830106),
+         ("Topic", 176041830107)),
+        (("Multiple choice", 176041830151,
+          _TOPIC + '<div class="prompt">{{Question}}</div>{{Options}}',
+          _TOPIC + '<div class="prompt">{{Question}}</div>{{OptionsMarked}}'
+          '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA),),
+    ),
+    "tf": _NoteType(
+        "tf", 1760418302, "snri-quiz true or false",
+        (("Statement", 176041830201), ("Answer", 176041830202), ("Explanation", 176041830203),
+         ("Sources", 176041830204), ("Topic", 176041830205)),
+        (("True or false", 176041830251,
+          _TOPIC + '<div class="prompt">True or false? {{Statement}}</div>',
+          '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA),),
+    ),
+    "typed": _NoteType(
+        "typed", 1760418303, "snri-quiz type the answer",
+        (("Question", 176041830301), ("Answer", 176041830302), ("Explanation", 176041830303),
+         ("Sources", 176041830304), ("Topic", 176041830305)),
+        (("Type the answer", 176041830351,
+          _TOPIC + '<div class="prompt">{{Question}}</div>{{type:Answer}}',
+          _TOPIC + '<div class="prompt">{{Question}}</div>{{type:Answer}}'
+          '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA),),
+    ),
+    "cloze": _NoteType(
+        "cloze", 1760418304, "snri-quiz cloze",
+        (("Text", 176041830401), ("Explanation", 176041830402), ("Sources", 176041830403),
+         ("Topic", 176041830404)),
+        (("Cloze", 176041830451,
+          _TOPIC + '<div class="prompt">{{cloze:Text}}</div>',
+          _TOPIC + '<div class="prompt">{{cloze:Text}}</div><hr id="answer">' + _BACK_EXTRA),),
+        cloze=True,
+    ),
+    "reverse": _NoteType(
+        "reverse", 1760418305, "snri-quiz basic and reversed",
+        (("Front", 176041830501), ("Back", 176041830502), ("ReverseFront", 176041830503),
+         ("ReverseBack", 176041830504), ("Explanation", 176041830505), ("Sources", 176041830506),
+         ("Topic", 176041830507)),
+        (("Forward", 176041830551,
+          _TOPIC + '<div class="prompt">{{Front}}</div>',
+          '{{FrontSide}}<hr id="answer"><div class="answer">{{Back}}</div>' + _BACK_EXTRA),
+         ("Reverse", 176041830552,
+          '{{#ReverseFront}}' + _TOPIC + '<div class="prompt">{{ReverseFront}}</div>{{/ReverseFront}}',
+          '{{FrontSide}}<hr id="answer"><div class="answer">{{ReverseBack}}</div>' + _BACK_EXTRA)),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class NoteSpec:
+    """One note as it will be written: what Anki sees, before timestamps."""
+
+    guid: str
+    note_type: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    deck_name: str
+    cards: int
+
+    def content_hash(self) -> str:
+        payload = json.dumps([self.note_type, NOTE_TYPES[self.note_type].id, self.fields, self.tags, self.deck_name])
+        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class SubdeckCount:
+    """Notes and cards in one subdeck."""
+
+    name: str
+    notes: int
+    cards: int
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What `build` wrote."""
+
+    path: Path
+    subdecks: tuple[SubdeckCount, ...]
+    changed: int
+    """Notes whose content changed since the lock file was last written (new ones included)."""
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def notes(self) -> int:
+        return sum(s.notes for s in self.subdecks)
+
+    @property
+    def cards(self) -> int:
+        return sum(s.cards for s in self.subdecks)
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _sources_html(deck: Deck, ids: Iterable[str]) -> str:
+    items = []
+    for source_id in ids:
+        source = deck.sources[source_id]
+        title = _e(source.title)
+        if source.url:
+            items.append(f'<li><a href="{_e(source.url)}">{title}</a></li>')
+        else:
+            items.append(f"<li>{title} ({_e(source.file)})</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _options_html(q: Question, marked: bool) -> str:
+    items = []
+    for index, option in enumerate(q.options):
+        cls = ' class="correct"' if marked and index == q.answer_index else ""
+        items.append(f"<li{cls}>{_e(option)}</li>")
+    return '<ol class="options">' + "".join(items) + "</ol>"
+
+
+def _cloze_html(q: Question) -> str:
+    before, _, rest = q.cloze.partition("{{c1::")
+    inner, _, after = rest.partition("}}")
+    return f"{_e(before)}{{{{c1::{_e(inner)}}}}}{_e(after)}"
+
+
+def subdeck_name(deck: Deck, topic: str) -> str:
+    return f"{deck.name}::{deck.topics[topic]}"
+
+
+def note_spec(deck: Deck, q: Question) -> NoteSpec:
+    """The note for one question (field text escaped as HTML)."""
+    topic = _e(deck.topics[q.topic])
+    explanation, sources = _e(q.explanation), _sources_html(deck, q.sources)
+    cards = 1
+    if q.kind == "mcq":
+        letter = LETTERS[q.answer_index or 0]
+        fields = (_e(q.prompt), _options_html(q, False), f"{letter}. {_e(q.answer)}", _options_html(q, True),
+                  explanation, sources, topic)
+        note_type = "mcq"
+    elif q.kind == "tf":
+        fields = (_e(q.prompt), q.answer, explanation, sources, topic)
+        note_type = "tf"
+    elif q.kind == "cloze":
+        fields = (_cloze_html(q), explanation, sources, topic)
+        note_type = "cloze"
+    elif q.reversible:
+        fields = (_e(q.prompt), _e(q.answer), _e(q.reverse_prompt), _e(q.reverse_answer), explanation, sources, topic)
+        note_type = "reverse"
+        cards = 2 if q.reverse_prompt else 1
+    else:
+        fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
+        note_type = "typed"
+    return NoteSpec(genanki.guid_for(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)
+
+
+def subdeck_id(deck: Deck, name: str) -> int:
+    if name == deck.name:
+        return deck.id
+    return int(hashlib.sha256(f"{deck.id}:{name}".encode()).hexdigest()[:12], 16)
+
+
+def deck_description(deck: Deck, specs: Sequence[NoteSpec]) -> str:
+    kinds: dict[str, int] = {}
+    for source in deck.sources.values():
+        kinds[source.kind] = kinds.get(source.kind, 0) + 1
+    lines = [
+        f"<p><b>{_e(deck.name)}</b>, version {_e(deck.version)}: {len(specs)} notes built by snri-quiz.</p>",
+        f"<p>{_e(deck.description)}</p>",
+        "<p>Subdecks: " + ", ".join(_e(t) for t in deck.topics.values()) + ".</p>",
+        f"<p>Sources ({len(deck.sources)}): "
+        + ", ".join(f"{n} {_e(k)}" for k, n in sorted(kinds.items()))
+        + ". Every card cites its sources on the back. Not a substitute for the current prescribing information.</p>",
+    ]
+    return "".join(lines)
+
+
+# -- the lock file: content hash and last-change time per note -----------------------------
+
+def _read_lock(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"version": 1, "models": {}, "notes": {}}
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{path}: unreadable lock file ({exc}); delete it to start fresh") from None
+    if not isinstance(data, dict) or not isinstance(data.get("notes"), dict) or not isinstance(data.get("models"), dict):
+        raise OutputError(f"{path}: not an snri-quiz lock file; delete it to start fresh")
+    return data
+
+
+def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[int, bool]:
+    """The modification time for `key`: kept while its hash is unchanged, else moved forward."""
+    old = entries.get(key)
+    if isinstance(old, dict) and old.get("hash") == digest and isinstance(old.get("mod"), int):
+        return old["mod"], False
+    previous = old.get("mod", 0) if isinstance(old, dict) and isinstance(old.get("mod"), int) else 0
+    mod = max(now, previous + 1)
+    entries[key] = {"hash": digest, "mod": mod}
+    return mod, True
+
+
+def _model_hash(note_type: _NoteType) -> str:
+    return hashlib.sha256(json.dumps([note_type.name, note_type.fields, note_type.templates, CSS,
+                                      note_type.cloze]).encode()).hexdigest()[:20]
+
+
+def _now() -> int:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return int(epoch) if epoch and epoch.isdigit() else int(time.time())
+
+
+class _TimedNote(genanki.Note):  # type: ignore[misc]
+    """A note written with its own modification time instead of the build time."""
+
+    def __init__(self, *args: Any, mod: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mod = mod
+
+    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
+        super().write_to_db(cursor, self.mod, deck_id, id_gen)
+
+
+def build_package(
+    content: Content,
+    out_dir: Path,
+    *,
+    topics: Iterable[str] = (),
+    drugs: Iterable[str] = (),
+) -> BuildResult:
+    """Write `<out_dir>/<deck name>.apkg` and update the deck's lock file; return counts."""
+    deck = content.deck
+    topics, drugs = tuple(topics), tuple(drugs)
+    questions = filter_questions(content.bank, deck, topics=topics, drugs=drugs)
+    specs = [note_spec(deck, q) for q in questions]
+    ensure_folder(out_dir)
+    target = out_dir / f"{deck.name}.apkg"
+
+    lock_path = deck.path / LOCK_NAME
+    lock = _read_lock(lock_path)
+    now = _now()
+    changed = 0
+    mods: list[int] = []
+    for spec in specs:
+        mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
+        changed += was_changed
+        mods.append(mod)
+    used_types = sorted({s.note_type for s in specs})
+    model_mods = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now)[0] for k in used_types]
+    if not topics and not drugs:  # a full build forgets notes that no longer exist
+        live = {s.guid for s in specs}
+        lock["notes"] = {g: v for g, v in lock["notes"].items() if g in live}
+    warnings: list[str] = []
+    new_lock = json.dumps(lock, indent=1, sort_keys=True) + "\n"
+    try:
+        old_lock = lock_path.read_text(encoding="utf-8")
+    except OSError:
+        old_lock = None
+    if new_lock != old_lock:
+        try:
+            write_atomic(lock_path, new_lock)
+        except OutputError as exc:
+            warnings.append(f"{exc}; modification times will not persist between builds")
+
+    package_time = max([*mods, *model_mods, 0])
+    models = {k: NOTE_TYPES[k].model() for k in used_types}
+    root = genanki.Deck(deck.id, deck.name, description=deck_description(deck, specs))
+    subdecks: dict[str, genanki.Deck] = {}
+    for topic in deck.topics:
+        name = subdeck_name(deck, topic)
+        subdecks[name] = genanki.Deck(subdeck_id(deck, name), name)
+    for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
+        subdecks[spec.deck_name].add_note(_TimedNote(
+            model=models[spec.note_type], fields=list(spec.fields), tags=list(spec.tags),
+            guid=spec.guid, due=position, mod=mod,
+        ))
+    used = [d for d in subdecks.values() if d.notes]
+    package = genanki.Package([root, *used])
+    write_atomic(target, writer=lambda tmp: _write_apkg(package, package_time, tmp))
+    counts = tuple(
+        SubdeckCount(d.name, len(d.notes), sum(s.cards for s in specs if s.deck_name == d.name)) for d in used
+    )
+    return BuildResult(target, counts, changed, tuple(warnings))
+
+
+def _write_apkg(package: genanki.Package, timestamp: int, path: Path) -> None:
+    """genanki fills the collection; we zip it with fixed dates so the bytes are reproducible."""
+    import itertools
+
+    with tempfile.TemporaryDirectory(prefix="snri-quiz-") as tmp:
+        db_path = Path(tmp) / "collection.anki2"
+        connection = sqlite3.connect(db_path)
+        try:
+            package.write_to_db(connection.cursor(), timestamp, itertools.count(timestamp * 1000))
+            connection.commit()
+        finally:
+            connection.close()
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
+                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
