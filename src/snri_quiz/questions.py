@@ -172,6 +172,7 @@ class _Maker:
 
     def __init__(self, template: Template, deck: Deck, truth: _Truth, seed: int):
         self.t, self.deck, self.truth, self.seed = template, deck, truth, seed
+        self.false_used: set[tuple[str, str, str]] = set()
 
     # -- shared pieces ---------------------------------------------------------------
     def context(self, fact: Fact, **extra: Any) -> dict[str, Any]:
@@ -325,10 +326,13 @@ class _Maker:
                 yield self.build(qid, [fact], {**ctx, "answer": answer}, answer, wrong=wrong)
         elif t.kind == "tf":
             yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
-            candidates = self.value_candidates(fact)
+            # one false variant per fact, never the same false statement twice
+            candidates = [c for c in self.value_candidates(fact)
+                          if (fact.subject, fact.attribute, normalize(c[0])) not in self.false_used]
             if candidates:
                 candidates.sort(key=lambda c: (normalize(c[0]), c[1].id))
                 text, other = random.Random(qid).choice(candidates)
+                self.false_used.add((fact.subject, fact.attribute, normalize(text)))
                 false_id = question_id(t.id, fact.id, "false", other.id)
                 yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
         else:

@@ -1,0 +1,38 @@
+"""Shared fixtures: the bundled content, and writable copies of the deck for edits."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from snri_quiz.content import Content, bundled_deck, bundled_templates, load_content
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture()
+def deck_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled deck (lock file included)."""
+    target = tmp_path / "deck"
+    shutil.copytree(bundled_deck(), target)
+    return target
+
+
+@pytest.fixture()
+def templates_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "templates"
+    shutil.copytree(bundled_templates(), target)
+    return target
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")

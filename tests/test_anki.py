@@ -1,0 +1,190 @@
+"""Built decks imported into the real Anki engine (the `anki` package from PyPI)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+from click.testing import CliRunner
+
+from snri_quiz.anki import LOCK_NAME, build_package, note_spec
+from snri_quiz.cli import cli
+from snri_quiz.content import bundled_deck, load_content
+
+from .conftest import replace_in
+
+
+def _strip(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<style.*?</style>|<[^>]+>", " ", html, flags=re.S)).strip()
+
+
+def _import(col: Collection, apkg: Path):  # type: ignore[no-untyped-def]
+    request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
+    return col.import_anki_package(request).log
+
+
+@pytest.fixture()
+def collection(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "collection").mkdir()
+    col = Collection(str(tmp_path / "collection" / "collection.anki2"))
+    yield col
+    col.close()
+
+
+@pytest.fixture()
+def built(deck_copy: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    content = load_content(deck_copy)
+    result = build_package(content, tmp_path / "dist")
+    return content, result
+
+
+def test_import_counts_render_decks_and_tags(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    log = _import(collection, result.path)
+    assert len(log.new) == len(content.bank) and not log.conflicting and not log.duplicate
+    assert collection.note_count() == len(content.bank) == result.notes
+    assert collection.card_count() == result.cards == sum(note_spec(content.deck, q).cards for q in content.bank)
+    assert result.cards > result.notes  # reverse cards exist where a drug has one US brand
+
+    for card_id in collection.find_cards(""):
+        card = collection.get_card(card_id)
+        question, answer = card.question(), card.answer()
+        assert _strip(question) and _strip(answer), card_id
+        assert "{{" not in question + answer and "}}" not in question + answer, _strip(question)
+
+    names = {d.name for d in collection.decks.all_names_and_ids()}
+    for title in content.deck.topics.values():
+        assert f"SNRIs::{title}" in names
+    per_deck = {s.name: s.cards for s in result.subdecks}
+    for name, cards in per_deck.items():
+        assert len(collection.find_cards(f'"deck:{name}"')) == cards
+
+    tags = set(collection.tags.all())
+    assert {"snri::drug::duloxetine", "snri::topic::adverse_effects", "snri::kind::mcq"} <= tags
+    assert all(" " not in t for t in tags)
+    duloxetine = collection.find_notes("tag:snri::drug::duloxetine")
+    assert len(duloxetine) == sum("duloxetine" in q.drugs for q in content.bank)
+
+
+def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    q = next(q for q in content.bank if q.kind == "mcq" and q.template == "brand-to-generic-mcq")
+    note = collection.get_note(collection.find_notes(f'"Question:{q.prompt}"')[0])
+    card = note.cards()[0]
+    front, back = card.question(), card.answer()
+    for option in q.options:
+        assert option in _strip(front)
+    assert re.search(r'<li class="correct">' + re.escape(q.answer) + "</li>", back)
+    source = content.deck.sources[q.sources[0]]
+    assert source.url in back and "Sources:" in _strip(back)
+
+
+def test_two_builds_are_byte_identical(deck_copy: Path, tmp_path: Path) -> None:
+    content = load_content(deck_copy)
+    first = build_package(content, tmp_path / "a").path.read_bytes()
+    second = build_package(load_content(deck_copy), tmp_path / "b").path.read_bytes()
+    assert first == second
+
+
+def test_committed_lock_matches_the_bundled_content(deck_copy: Path, tmp_path: Path) -> None:
+    """The lock shipped with the deck is current, so a newcomer's build changes nothing."""
+    before = (deck_copy / LOCK_NAME).read_text()
+    result = build_package(load_content(deck_copy), tmp_path / "dist")
+    assert result.changed == 0
+    assert (deck_copy / LOCK_NAME).read_text() == before == (bundled_deck() / LOCK_NAME).read_text()
+
+
+def test_update_round_trip_keeps_history(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+    old = load_content(deck_copy)
+    first = build_package(old, tmp_path / "v1")
+    _import(collection, first.path)
+
+    # study a few cards so there is review history to keep
+    collection.decks.select(collection.decks.id("SNRIs::Approval dates"))
+    reviewed = []
+    for _ in range(3):
+        card = collection.sched.getCard()
+        states = collection._backend.get_scheduling_states(card.id)
+        collection.sched.answer_card(collection.sched.build_answer(card=card, states=states, rating=3))
+        reviewed.append(collection.get_card(card.id))
+    revlog = collection.db.scalar("select count() from revlog")
+    assert revlog == 3
+
+    # edit one fact: its note text appears in the questions built from it alone
+    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "Savella reached pharmacies around April 2009.",
+               "Savella reached US pharmacies around April 2009.")
+    new = load_content(deck_copy)
+    old_specs = {note_spec(old.deck, q).guid: note_spec(old.deck, q) for q in old.bank}
+    affected = [s.guid for s in (note_spec(new.deck, q) for q in new.bank) if s != old_specs[s.guid]]
+    assert 1 <= len(affected) < 10
+
+    second = build_package(new, tmp_path / "v2")
+    assert second.changed == len(affected)
+    log = _import(collection, second.path)
+    assert len(log.updated) == len(affected)
+    assert {collection.get_note(n.id.nid).guid for n in log.updated} == set(affected)
+    assert not log.new and not log.conflicting
+    assert len(log.duplicate) == len(new.bank) - len(affected)  # Anki's word for "already there, unchanged"
+    assert collection.note_count() == len(new.bank)
+    assert collection.db.scalar("select count() from revlog") == revlog
+    for card in reviewed:
+        again = collection.get_card(card.id)
+        assert (again.type, again.ivl, again.due, again.reps) == (card.type, card.ivl, card.due, card.reps)
+    updated = collection.get_note(collection.find_notes('"Explanation:*US pharmacies*"')[0])
+    assert "US pharmacies" in updated["Explanation"]
+
+
+def test_new_cards_keep_the_authored_order(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    guid_order = [note_spec(content.deck, q).guid for q in content.bank]
+    cards = [collection.get_card(c) for c in collection.find_cards("is:new")]
+    first_cards = {}
+    for card in sorted(cards, key=lambda c: (c.due, c.ord)):
+        first_cards.setdefault(card.note().guid, card.due)
+    imported_order = sorted(first_cards, key=first_cards.__getitem__)
+    assert imported_order == guid_order
+
+
+def test_field_text_is_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+    replace_in(deck_copy / "drugs" / "duloxetine.yaml", "note: Approved 2019-07-19 (Sun Pharma).",
+               "note: 'Approved 2019-07-19 (Sun Pharma) <script>alert(1)</script> and a < b & c.'")
+    result = build_package(load_content(deck_copy), tmp_path / "dist")
+    _import(collection, result.path)
+    notes = collection.find_notes('"Explanation:*alert(1)*"')
+    assert notes
+    for note_id in notes:
+        card = collection.get_note(note_id).cards()[0]
+        answer = card.answer()
+        assert "<script>alert" not in answer
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; and a &lt; b &amp; c." in answer
+
+
+def test_invalid_deck_writes_nothing(deck_copy: Path, tmp_path: Path) -> None:
+    replace_in(deck_copy / "drugs" / "duloxetine.yaml", "value: 2004-08-03", "value: 2004-13-03")
+    out = tmp_path / "dist"
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("facts[first-approval].value: '2004-13-03' is not a date "
+                                          "(use YYYY, YYYY-MM or YYYY-MM-DD)")
+    assert not out.exists()
+
+
+def test_unwritable_output_folder(deck_copy: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(blocker / "dist")])
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot create folder {blocker / 'dist'}: Not a directory\n"
+
+
+def test_build_command_prints_path_and_counts(deck_copy: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(tmp_path / "out"),
+                                      "--topic", "brand_names", "--drug", "duloxetine"])
+    assert result.exit_code == 0, result.output
+    first, *rest = result.stdout.splitlines()
+    assert re.fullmatch(rf"Wrote {re.escape(str(tmp_path / 'out' / 'SNRIs.apkg'))} \(\d+ notes, \d+ cards\)", first)
+    assert rest and all(line.strip().startswith("SNRIs::Brand names") for line in rest)

@@ -1,0 +1,133 @@
+"""The command line through click's CliRunner: output, JSON shapes and error handling."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from snri_quiz import __version__
+from snri_quiz.cli import cli
+from snri_quiz.content import Content
+
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_and_help() -> None:
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"snri-quiz, version {__version__}"
+    for command in ("check", "facts", "export", "build"):
+        code, out, _ = run(command, "--help")
+        assert code == 0 and "Example:" in out, command
+
+
+def test_check_counts_everything(content: Content) -> None:
+    code, out, err = run("check")
+    assert code == 0, err
+    assert "valid" in out.splitlines()[0]
+    assert re.search(r"drugs\s+5\n", out)
+    assert re.search(rf"facts\s+{len(content.deck.facts)}\n", out)
+    assert re.search(rf"sources\s+{len(content.deck.sources)}\n", out)
+    assert re.search(rf"questions\s+{len(content.bank)} \(mcq \d+, tf \d+, cloze \d+, typed \d+\)", out)
+    assert "facts no question uses: none" in out
+
+
+def test_check_lists_unused_facts(deck_copy: Path) -> None:
+    path = deck_copy / "drugs" / "duloxetine.yaml"
+    path.write_text(path.read_text() + """  - id: extra-contraindication
+    attribute: contraindications
+    value: something no template asks about (no answer field)
+    sources: [label-cymbalta]
+""")
+    code, out, _ = run("check", "--deck", str(deck_copy))
+    assert code == 0
+    assert "facts no question uses: 1" in out
+    assert "duloxetine.extra-contraindication" in out
+
+
+def test_facts_json_records(content: Content) -> None:
+    code, out, _ = run("facts", "--json")
+    assert code == 0
+    records = json.loads(out)
+    assert len(records) == len(content.deck.facts)
+    subjects = {d.subject for d in content.deck.drugs} | {content.deck.class_subject}
+    for record in records:
+        assert set(record) == {"id", "subject", "attribute", "value", "sources"}
+        assert record["subject"] in subjects
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", record["attribute"])
+        assert isinstance(record["value"], (str, int))
+        assert record["sources"] and all(s in content.deck.sources for s in record["sources"])
+    by_id = {r["id"]: r for r in records}
+    assert by_id["milnacipran.first-approval"]["value"] == "2009-01-14"
+    assert by_id["venlafaxine.first-approval"]["value"] == "1993"
+    assert by_id["duloxetine.maoi-washout"]["value"] == 5
+    assert {r["value"] for r in records if r["attribute"] == "brand_names_us" and r["subject"] == "duloxetine"} == {
+        "Cymbalta", "Drizalma Sprinkle", "Irenka"}
+
+
+def test_facts_table_for_one_drug() -> None:
+    code, out, _ = run("facts", "--drug", "Duloxetine")
+    assert code == 0
+    assert out.startswith("Duloxetine (")
+    assert "brand_names_us" in out and "Cymbalta" in out and "Savella" not in out
+    code, _, err = run("facts", "--drug", "prozac")
+    assert code == 2 and err.startswith("Error: unknown drug 'prozac'")
+
+
+def test_export_json_shape_and_determinism(tmp_path: Path) -> None:
+    code, out, _ = run("export", "--format", "json", "--count", "25", "--seed", "4")
+    assert code == 0
+    items = json.loads(out)
+    assert len(items) == 25
+    keys = {"id", "kind", "topic", "subject", "prompt", "options", "answer", "answer_index", "accepted",
+            "explanation", "sources"}
+    for item in items:
+        assert set(item) == keys
+        if item["kind"] in ("mcq", "tf"):
+            assert item["options"][item["answer_index"]] == item["answer"]
+        else:
+            assert item["options"] == [] and item["answer_index"] is None and item["answer"] in item["accepted"]
+    target = tmp_path / "set.json"
+    code, _, err = run("export", "--format", "json", "--count", "25", "--seed", "4", "-o", str(target))
+    assert code == 0 and "Wrote 25 questions" in err
+    assert target.read_text() == out
+
+
+def test_export_filters() -> None:
+    code, out, _ = run("export", "--mode", "typed", "--topic", "brand_names", "--drug", "milnacipran")
+    items = json.loads(out)
+    assert items and all(i["kind"] in ("typed", "cloze") and i["topic"] == "brand_names" for i in items)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "--deck", "/nonexistent-deck"], "/nonexistent-deck: deck folder not found"),
+        (["check", "--templates", "/nonexistent-templates"], "/nonexistent-templates: templates folder not found"),
+        (["export", "--count", "100000"], "Error: --count 100000 is more than the"),
+        (["export", "--topic", "nope"], "Error: unknown topic 'nope' (choose from mechanism,"),
+        (["export", "--count", "0"], "Error: --count must be at least 1"),
+    ],
+)
+def test_bad_input_one_line_exit_2(args: list[str], message: str) -> None:
+    code, out, err = run(*args)
+    assert code == 2
+    assert err.startswith(message)
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
+
+
+def test_export_to_unwritable_place(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run("export", "--count", "3", "-o", str(blocker / "sub" / "out.json"))
+    assert code == 2
+    assert err.startswith(f"Error: cannot create folder {blocker / 'sub'}")
+    assert blocker.read_text() == "x"

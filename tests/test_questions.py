@@ -1,0 +1,214 @@
+"""The question engine on the bundled content: size, coverage, determinism, stable ids,
+distractor correctness and the absence of giveaways."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from snri_quiz.content import Content, load_content
+from snri_quiz.errors import UsageError
+from snri_quiz.facts import normalize
+from snri_quiz.questions import generate, select, unused_facts
+
+from .conftest import replace_in
+
+
+def test_bank_has_at_least_400_distinct_questions(content: Content) -> None:
+    assert len(content.bank) >= 400
+    assert len({q.id for q in content.bank}) == len(content.bank)
+    assert len({(q.prompt, q.options, q.answer) for q in content.bank}) == len(content.bank)
+
+
+def test_every_fact_is_used(content: Content) -> None:
+    assert unused_facts(content.deck, content.bank) == []
+
+
+def test_every_kind_and_topic_is_covered(content: Content) -> None:
+    kinds = Counter(q.kind for q in content.bank)
+    assert set(kinds) == {"mcq", "tf", "cloze", "typed"}
+    topics = {q.topic for q in content.bank}
+    for wanted in ("mechanism", "brand_names", "approval_dates", "adverse_effects", "indications",
+                   "contraindications", "pharmacokinetics"):
+        assert wanted in topics
+    templates = {q.template for q in content.bank}
+    assert {"brand-to-generic-typed", "generic-to-brand-typed", "approved-first-mcq", "indication-not-mcq"} <= templates
+
+
+def test_same_seed_same_questions_and_option_order(content: Content) -> None:
+    again = load_content()
+    assert again.bank == content.bank
+    a = select(content.bank, content.deck, seed=5, count=30)
+    b = select(again.bank, again.deck, seed=5, count=30)
+    assert [(q.id, q.options) for q in a] == [(q.id, q.options) for q in b]
+    c = select(content.bank, content.deck, seed=6, count=30)
+    assert [q.id for q in a] != [q.id for q in c]
+
+
+def test_seed_changes_option_order_but_not_options(content: Content) -> None:
+    other = generate(content.deck, content.templates, seed=99)
+    pairs = list(zip(content.bank, other, strict=True))
+    assert all(a.id == b.id and sorted(a.options) == sorted(b.options) for a, b in pairs)
+    assert any(a.options != b.options for a, b in pairs if a.kind == "mcq")
+
+
+def test_ids_survive_wording_edits(templates_copy: Path, content: Content) -> None:
+    replace_in(templates_copy / "drugs.yaml", '"{{ value }} is a US brand name of which SNRI?"',
+               '"Which SNRI is marketed in the United States as {{ value }}?"')
+    edited = load_content(templates=templates_copy)
+    assert [q.id for q in edited.bank] == [q.id for q in content.bank]
+    changed = [q for q, old in zip(edited.bank, content.bank, strict=True) if q.prompt != old.prompt]
+    assert len(changed) == 9 and all("marketed in the United States" in q.prompt for q in changed)
+
+
+def test_mcq_has_four_unique_options_and_exactly_one_answer(content: Content) -> None:
+    for q in content.bank:
+        if q.kind == "mcq":
+            assert len(q.options) == 4, q
+            assert len({normalize(o) for o in q.options}) == 4, q
+            assert q.options[q.answer_index] == q.answer
+            assert sum(normalize(o) == normalize(q.answer) for o in q.options) == 1
+        elif q.kind == "tf":
+            assert q.options == ("True", "False") and q.answer in q.options
+        else:
+            assert q.options == () and q.answer_index is None and q.answer in q.accepted
+
+
+def _truth(content: Content, subject: str, attribute: str) -> set[str]:
+    out = set()
+    for f in content.deck.facts:
+        if f.subject == subject and f.attribute == attribute:
+            out |= {normalize(str(f.value.year if hasattr(f.value, "year") else f.text))}
+            out |= {normalize(a) for a in (*f.aliases, *f.uncertain)}
+    return out
+
+
+def test_no_wrong_option_is_also_true(content: Content) -> None:
+    """Independent re-check: for 'which drug' questions no wrong drug holds the value, and for
+    'which value' questions no wrong value is held (or possibly held) by the drug."""
+    deck = content.deck
+    names = {d.name: d.subject for d in deck.drugs}
+    checked = 0
+    for q in content.bank:
+        if q.kind != "mcq" or q.template.startswith(("concept", "approved")):
+            continue
+        fact = deck.fact(q.facts[0])
+        if q.template.endswith("-not-mcq"):
+            # every wrong option holds the value, the answer does not
+            value = normalize(fact.text)
+            assert value not in _truth(content, names[q.answer], fact.attribute), q
+            for option in q.options:
+                if option != q.answer:
+                    assert value in _truth(content, names[option], fact.attribute), q
+        elif all(o in names for o in q.options) and fact.attribute != "derived_from":
+            forms = {normalize(fact.text), *(normalize(a) for a in fact.aliases)}
+            for option in q.options:
+                if option != q.answer:
+                    assert not forms & _truth(content, names[option], fact.attribute), (q.prompt, option)
+        else:
+            truth = _truth(content, fact.subject, fact.attribute)
+            for option in q.options:
+                if option != q.answer:
+                    assert normalize(option) not in truth, (q.prompt, option)
+        checked += 1
+    assert checked > 80
+
+
+def test_fibromyalgia_questions_never_call_duloxetine_or_milnacipran_wrong(content: Content) -> None:
+    found = 0
+    for q in content.bank:
+        if "fibromyalgia" in q.prompt.lower() and q.kind == "mcq" and "approved" in q.prompt:
+            found += 1
+            negative = " NOT " in q.prompt
+            for option in q.options:
+                if option in ("Duloxetine", "Milnacipran"):
+                    assert (option == q.answer) != negative, q
+    assert found >= 2
+
+
+def test_tf_false_statements_are_false(content: Content) -> None:
+    for q in content.bank:
+        if q.kind == "tf" and q.answer == "False" and not q.template.startswith("concept"):
+            fact = content.deck.fact(q.facts[0])
+            truth = _truth(content, fact.subject, fact.attribute)
+            assert not any(t and re.search(rf"\b{re.escape(t)}\b", normalize(q.prompt)) for t in truth
+                           if len(t) > 3 and t not in normalize(fact.subject)), q.prompt
+
+
+def test_tf_answers_are_balanced(content: Content) -> None:
+    answers = Counter(q.answer for q in content.bank if q.kind == "tf")
+    assert abs(answers["True"] - answers["False"]) <= 0.2 * sum(answers.values())
+
+
+def test_correct_position_is_spread_evenly(content: Content) -> None:
+    positions = Counter(q.answer_index for q in content.bank if q.kind == "mcq")
+    total = sum(positions.values())
+    assert set(positions) == {0, 1, 2, 3}
+    for count in positions.values():
+        assert abs(count / total - 0.25) < 0.07, positions
+
+
+def test_correct_option_is_not_betrayed_by_length_or_echo(content: Content) -> None:
+    mcqs = [q for q in content.bank if q.kind == "mcq"]
+    longest = sum(1 for q in mcqs if len(q.answer) > max(len(o) for o in q.options if o != q.answer))
+    assert longest / len(mcqs) < 0.35, longest
+
+    def words(text: str) -> set[str]:
+        return {w for w in normalize(text).split() if len(w) > 3}
+
+    echo = 0
+    for q in mcqs:
+        prompt = words(q.prompt)
+        if words(q.answer) & prompt and not any(words(o) & prompt for o in q.options if o != q.answer):
+            echo += 1
+    assert echo / len(mcqs) < 0.1, echo
+
+
+def test_only_one_of_its_form(content: Content) -> None:
+    """The answer is not the only option with digits, or the only one in parentheses."""
+    def shape(text: str) -> tuple[bool, bool]:
+        return bool(re.search(r"\d", text)), "(" in text
+
+    lonely = 0
+    mcqs = [q for q in content.bank if q.kind == "mcq"]
+    for q in mcqs:
+        mine = shape(q.answer)
+        others = [shape(o) for o in q.options if o != q.answer]
+        if all(o != mine for o in others):
+            lonely += 1
+    assert lonely / len(mcqs) < 0.1, lonely
+
+
+def test_uncertain_facts_say_so(content: Content) -> None:
+    for q in content.bank:
+        for fid in q.facts:
+            fact = content.deck.fact(fid)
+            if fact.caveat and len(q.facts) == 1:
+                assert fact.caveat in q.explanation
+
+
+def test_every_question_cites_registered_sources(content: Content) -> None:
+    for q in content.bank:
+        assert q.sources and all(s in content.deck.sources for s in q.sources)
+
+
+def test_seed_error_is_never_taught(content: Content) -> None:
+    for q in content.bank:
+        text = f"{q.prompt} {q.answer} {q.explanation}".lower()
+        if "serotonin and epinephrine" in text:
+            assert q.answer == "False" or "not epinephrine" in text or "has it wrong" in text or "wrongly says" in text, q
+
+
+def test_selection_filters_and_count(content: Content) -> None:
+    chosen = select(content.bank, content.deck, seed=1, count=5, mode="mcq", topics=["brand_names"],
+                    drugs=["duloxetine"])
+    assert chosen and all(q.kind == "mcq" and q.topic == "brand_names" and "duloxetine" in q.drugs for q in chosen)
+    with pytest.raises(UsageError, match="more than the"):
+        select(content.bank, content.deck, count=10_000)
+    with pytest.raises(UsageError, match="unknown topic 'brands'"):
+        select(content.bank, content.deck, topics=["brands"])
+    with pytest.raises(UsageError, match="unknown drug 'prozac'"):
+        select(content.bank, content.deck, drugs=["prozac"])
