@@ -187,6 +187,11 @@ class BuildResult:
 
 
 def _e(text: str) -> str:
+    """Escape text for an HTML text node (quotes stay readable in Anki's editor)."""
+    return html.escape(text, quote=False)
+
+
+def _attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
@@ -196,7 +201,7 @@ def _sources_html(deck: Deck, ids: Iterable[str]) -> str:
         source = deck.sources[source_id]
         title = _e(source.title)
         if source.url:
-            items.append(f'<li><a href="{_e(source.url)}">{title}</a></li>')
+            items.append(f'<li><a href="{_attr(source.url)}">{title}</a></li>')
         else:
             items.append(f"<li>{title} ({_e(source.file)})</li>")
     return "<ul>" + "".join(items) + "</ul>"

@@ -171,7 +171,7 @@ def export(deck: Path | None, templates: Path | None, seed: int, count: int | No
     from .files import write_atomic
     from .questions import select
 
-    content = load_content(deck, templates)
+    content = load_content(deck, templates, seed=seed)
     chosen = select(content.bank, content.deck, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
     text = to_json(chosen)
     if output is None:
@@ -210,6 +210,140 @@ def build(deck: Path | None, templates: Path | None, out_dir: Path, topics: tupl
     width = max(len(s.name) for s in result.subdecks)
     for sub in result.subdecks:
         click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+
+
+@cli.command()
+@content_options
+@click.option("--count", type=int, default=10, show_default=True, help="How many questions.")
+@click.option("--mode", type=click.Choice(["mcq", "typed", "tf", "mixed"]), default="mixed", show_default=True,
+              help="Kinds of question.")
+@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
+@click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable).")
+@click.option("--seed", type=int, default=None,
+              help="Ask exactly the set `export --seed S` gives, instead of due-first order.")
+@click.option("--cram", is_flag=True, help="Quiz without touching the spaced-repetition schedule.")
+@click.option("--json", "as_json", is_flag=True, help="Print the session result as JSON.")
+def play(deck: Path | None, templates: Path | None, count: int, mode: str, topics: tuple[str, ...],
+         drugs: tuple[str, ...], seed: int | None, cram: bool, as_json: bool) -> None:
+    """Take a quiz in the terminal, with grading, explanations and spaced repetition.
+
+    Questions that are due come first, then new ones. Answer with a letter or the
+    option's text; t/f for true or false. At the prompt: ? keys, s skip, u undo,
+    q quit. Progress is saved after every answer in the user data directory (or
+    $SNRI_QUIZ_HOME). When standard input is not a terminal, one answer is read
+    per line, so a quiz can be scripted.
+
+    \b
+    Example:
+      snri-quiz play --count 5 --topic brand_names
+      printf 'b\nt\n' | snri-quiz play --count 2 --seed 1 --cram
+    """
+    import os
+    import signal
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from .content import load_content
+    from .grading import other_names
+    from .play import SilentUI, Stop, TerminalUI, order_for_review, run_session
+    from .progress import ProgressStore
+    from .questions import filter_questions, select
+
+    if count < 1:
+        raise UsageError("--count must be at least 1")
+    content = load_content(deck, templates, seed=seed or 0)
+    d = content.deck
+    available = len(filter_questions(content.bank, d, mode=mode, topics=topics, drugs=drugs))
+    if available == 0:
+        raise UsageError("no questions match these options")
+    now = datetime.now(UTC)
+    with ProgressStore.open() as store:
+        if seed is not None:
+            questions = select(content.bank, d, seed=seed, count=min(count, available), mode=mode, topics=topics,
+                               drugs=drugs)
+        else:
+            questions = order_for_review(content.bank, d, store.due_dates(), now, count=count, mode=mode,
+                                         topics=topics, drugs=drugs)
+        interactive = sys.stdin.isatty()
+        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
+                          no_color=bool(os.environ.get("NO_COLOR")) or None)  # rich also reads NO_COLOR
+
+        def read() -> str:
+            if interactive:
+                return input()
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\n")
+
+        ui = (SilentUI if as_json else TerminalUI)(console, interactive=interactive, read=read)
+
+        def on_term(signum: int, frame: object) -> None:
+            raise Stop("terminated", 128 + signal.SIGTERM)
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        session = store.start_session(mode, cram, now)
+        code = 0
+        try:
+            result = run_session(questions, d, ui, store=store, session_id=session, names=other_names(d), cram=cram)
+        except Stop as stop:
+            result, code = stop.result, stop.code  # type: ignore[attr-defined]
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        store.finish_session(session, datetime.now(UTC))
+    if as_json:
+        click.echo(result.to_json())
+    else:
+        if interactive and result.stopped:
+            console.print()
+        ui.summary(result)
+    sys.exit(code)
+
+
+@cli.command()
+@content_options
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
+    """Show your progress: sessions, answers, accuracy, cards due and weakest facts.
+
+    \b
+    Example:
+      snri-quiz stats
+      snri-quiz stats --json
+    """
+    from datetime import UTC, datetime
+
+    from .content import load_content
+    from .progress import ProgressStore, stats_json
+
+    content = load_content(deck, templates)
+    with ProgressStore.open() as store:
+        result = store.stats(datetime.now(UTC), known=[q.id for q in content.bank])
+    if as_json:
+        click.echo(stats_json(result))
+        return
+    d = content.deck
+    pct = f" ({round(100 * result.correct / result.answered)}% correct)" if result.answered else ""
+    click.echo(f"Sessions:   {result.sessions}")
+    click.echo(f"Answered:   {result.answered}{pct}")
+    click.echo(f"Due now:    {result.due_now}")
+    click.echo(f"Due today:  {result.due_today}")
+    for title, block, label in (("By topic:", result.by_topic, lambda k: d.topics.get(k, k)),
+                                ("By drug:", result.by_drug, lambda k: k)):
+        if block:
+            click.echo(title)
+            for key, (correct, answered) in block.items():
+                click.echo(f"  {label(key):<36} {correct:>3}/{answered:<3} {round(100 * correct / answered):>3}%")
+    if result.weakest:
+        click.echo("Weakest facts:")
+        for fact_id, correct, answered in result.weakest:
+            try:
+                fact = d.fact(fact_id)
+                what = f"{d.subject_name(fact.subject)}, {d.attributes[fact.attribute].label}: {fact.text}"
+            except KeyError:
+                what = fact_id
+            click.echo(f"  {correct}/{answered}  {what}")
 
 
 def main() -> None:

@@ -1,0 +1,296 @@
+"""`snri-quiz play`, driven as a learner would: scripted through a pipe, and through a real
+pseudo-terminal (pexpect). Progress lives in a real SQLite file under $SNRI_QUIZ_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+LETTERS = "ABCD"
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    return {**env, "SNRI_QUIZ_HOME": str(home), "COLUMNS": "100", **extra}
+
+
+def cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "snri_quiz", *args], input=stdin, capture_output=True,
+                          text=True, env=env_for(home), timeout=60)
+
+
+def exported(home: Path, *args: str) -> list[dict[str, Any]]:
+    done = cli(home, "export", "--format", "json", *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def right(q: dict[str, Any]) -> str:
+    if q["kind"] == "mcq":
+        return LETTERS[q["answer_index"]]
+    if q["kind"] == "tf":
+        return q["answer"][0].lower()
+    return q["answer"]
+
+
+def wrong(q: dict[str, Any]) -> str:
+    if q["kind"] == "mcq":
+        return LETTERS[(q["answer_index"] + 1) % 4]
+    if q["kind"] == "tf":
+        return "f" if q["answer"] == "True" else "t"
+    return "zzzz"
+
+
+def stats(home: Path) -> dict[str, Any]:
+    done = cli(home, "stats", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_scripted_session_matches_export_and_scores(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "3", "--count", "6")
+    answers = [right(q) if i % 2 == 0 else wrong(q) for i, q in enumerate(questions)]
+    done = cli(tmp_path, "play", "--seed", "3", "--count", "6", stdin="\n".join(answers) + "\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    positions = [out.index(q["prompt"]) for q in questions]
+    assert positions == sorted(positions), "same questions in the same order as export"
+    for q in questions:
+        if q["kind"] == "mcq":
+            assert "\n".join(f"  {LETTERS[i]}) {o}" for i, o in enumerate(q["options"])) in out
+    assert out.splitlines()[-1] == "Score: 3/6 (50%)"
+    assert out.count("Correct.") == 3 and out.count("Wrong.") == 3
+    assert "By topic:" in out and "Missed:" in out
+    assert "Source: " in out
+    assert "\x1b[" not in out, "plain text when output is not a terminal"
+    assert stats(tmp_path)["answered"] == 6
+
+
+def test_json_result(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "8", "--count", "3")
+    done = cli(tmp_path, "play", "--seed", "8", "--count", "3", "--json",
+               stdin="\n".join(right(q) for q in questions) + "\n")
+    result = json.loads(done.stdout)
+    assert result["score"] == 3 and result["asked"] == 3 and result["percent"] == 100
+    assert [a["id"] for a in result["answers"]] == [q["id"] for q in questions]
+
+
+def test_skip_undo_quit_and_help(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "5", "--count", "4")
+    script = ["?", wrong(questions[0]), "u", right(questions[0]), "s", "u", "s", "nonsense" if
+              questions[2]["kind"] != "typed" else "s", "q"]
+    done = cli(tmp_path, "play", "--seed", "5", "--count", "4", stdin="\n".join(script) + "\n")
+    out = done.stdout
+    assert done.returncode == 0
+    assert "Keys:" in out
+    assert out.count("Undone: question 1 will be asked again.") == 1
+    assert out.count("Undone: question 2 will be asked again.") == 1
+    assert "Stopped (quit)" in out
+    lines = out.splitlines()
+    assert lines[-1].startswith("Score: 1/")
+    history = stats(tmp_path)
+    assert history["answered"] == 1 and history["correct"] == 1  # the undone wrong answer is gone
+
+
+def test_grading_of_typed_answers_in_a_session(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine",
+                         "--seed", "1")
+    q = next(q for q in questions if q["prompt"].endswith("Effexor XR is a US brand of which SNRI?"))
+    index = questions.index(q)
+    script = ["s"] * index + ["desvenlafaxine", "q"]
+    done = cli(tmp_path, "play", "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine",
+               "--seed", "1", "--count", str(len(questions)), stdin="\n".join(script) + "\n")
+    assert "Wrong. ('desvenlafaxine' is a different drug)" in done.stdout
+    script = ["s"] * index + ["venlafaxin", "q"]
+    done = cli(tmp_path, "play", "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine",
+               "--seed", "1", "--count", str(len(questions)), stdin="\n".join(script) + "\n")
+    assert "Accepted with a typo: you typed 'venlafaxin', the answer is 'Venlafaxine'." in done.stdout
+
+
+def test_end_of_input_keeps_answers_and_prints_partial_score(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "2", "--count", "5")
+    done = cli(tmp_path, "play", "--seed", "2", "--count", "5", stdin=f"{right(questions[0])}\n")
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr
+    assert "Stopped (end of input) after 1 of 5 questions." in done.stdout
+    assert done.stdout.splitlines()[-1] == "Score: 1/1 (100%)"
+    assert stats(tmp_path)["answered"] == 1
+
+
+def test_sigterm_mid_quiz(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "2", "--count", "5")
+    proc = subprocess.Popen([sys.executable, "-m", "snri_quiz", "play", "--seed", "2", "--count", "5"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env_for(tmp_path))
+    assert proc.stdin is not None
+    proc.stdin.write(right(questions[0]) + "\n")
+    proc.stdin.flush()
+    deadline = time.time() + 20
+    while stats(tmp_path)["answered"] < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143
+    assert "Traceback" not in err
+    assert "Stopped (terminated)" in out and out.splitlines()[-1] == "Score: 1/1 (100%)"
+    assert stats(tmp_path)["answered"] == 1
+
+
+def test_progress_persists_and_due_questions_come_first(tmp_path: Path) -> None:
+    first = json.loads(cli(tmp_path, "play", "--count", "3", "--json", stdin="s\ns\ns\n").stdout)
+    asked_first = [a["id"] for a in first["answers"]]
+
+    def wrongly(a: dict[str, Any]) -> str:
+        if a["kind"] == "mcq":
+            return "B" if a["answer"].startswith("A)") else "A"
+        return {"True": "f", "False": "t"}.get(a["answer"], "zzzz")
+
+    # answer the three new questions wrongly
+    done = cli(tmp_path, "play", "--count", "3", "--json", stdin="\n".join(map(wrongly, first["answers"])) + "\n")
+    result = json.loads(done.stdout)
+    answered = [a["id"] for a in result["answers"] if not a["skipped"]]
+    assert asked_first == [a["id"] for a in result["answers"]], "new questions come in a fixed order"
+    # let time pass: make one of them due an hour ago, the others tomorrow
+    db = sqlite3.connect(tmp_path / "progress.db")
+    with db:
+        db.execute("UPDATE cards SET due = '2000-01-01T00:00:00+00:00' WHERE question_id = ?", (answered[-1],))
+        db.execute("UPDATE cards SET due = '2999-01-01T00:00:00+00:00' WHERE question_id != ?", (answered[-1],))
+    db.close()
+    again = json.loads(cli(tmp_path, "play", "--count", "3", "--json", stdin="q\n").stdout)
+    assert stats(tmp_path)["answered"] == len(answered)
+    nxt = cli(tmp_path, "play", "--count", "2", "--json", stdin="s\ns\n")
+    order = [a["id"] for a in json.loads(nxt.stdout)["answers"]]
+    assert order[0] == answered[-1], "the due question comes first"
+    assert order[1] not in answered, "then new ones"
+    assert again["asked"] == 0
+
+
+def test_cram_does_not_touch_the_schedule(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "4", "--count", "3")
+    cli(tmp_path, "play", "--seed", "4", "--count", "3", "--cram",
+        stdin="\n".join(right(q) for q in questions) + "\n")
+    db = sqlite3.connect(tmp_path / "progress.db")
+    assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == 3
+    db.close()
+    cli(tmp_path, "play", "--seed", "4", "--count", "3", stdin="\n".join(right(q) for q in questions) + "\n")
+    db = sqlite3.connect(tmp_path / "progress.db")
+    ratings = [r[0] for r in db.execute("SELECT rating FROM answers ORDER BY id")]
+    assert ratings[:3] == [None] * 3 and ratings[3:] == [3, 3, 3]
+    assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 3
+    db.close()
+
+
+def test_two_quizzes_at_once_keep_all_answers(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "9", "--count", "40")
+    script = "\n".join(right(q) for q in questions) + "\n"
+    procs = [subprocess.Popen([sys.executable, "-m", "snri_quiz", "play", "--seed", "9", "--count", "40"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env_for(tmp_path)) for _ in range(2)]
+    outputs = [p.communicate(script, timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.splitlines()[-1] == "Score: 40/40 (100%)"
+    assert stats(tmp_path)["answered"] == 80
+    assert stats(tmp_path)["sessions"] == 2
+
+
+@pytest.mark.parametrize("content", [b"this is not a database" * 100, b""])
+def test_damaged_progress_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "progress.db"
+    if content:
+        path.write_bytes(content)
+        done = cli(tmp_path, "play", "--count", "1", stdin="q\n")
+        assert done.returncode == 2
+        assert done.stderr.startswith(f"Error: progress file {path} is damaged or not an snri-quiz progress file")
+        assert f"mv '{path}' '{path}.old'" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert path.read_bytes() == content, "never overwritten"
+    else:
+        other = sqlite3.connect(path)
+        other.execute("CREATE TABLE t (x)")
+        other.commit()
+        other.close()
+        before = path.read_bytes()
+        done = cli(tmp_path, "stats")
+        assert done.returncode == 2 and "belongs to another program" in done.stderr
+        assert path.read_bytes() == before
+
+
+def test_stats_text(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "6", "--count", "4")
+    cli(tmp_path, "play", "--seed", "6", "--count", "4",
+        stdin="\n".join([right(questions[0]), wrong(questions[1]), right(questions[2]), wrong(questions[3])]) + "\n")
+    done = cli(tmp_path, "stats")
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Sessions:   1"
+    assert lines[1] == "Answered:   4 (50% correct)"
+    assert "By topic:" in lines and "By drug:" in lines and "Weakest facts:" in lines
+    data = stats(tmp_path)
+    assert data["answered"] == 4 and data["correct"] == 2
+    assert sum(v["answered"] for v in data["by_topic"].values()) == 4
+    assert len(data["weakest_facts"]) >= 1
+
+
+# -- a real pseudo-terminal --------------------------------------------------------------
+
+def spawn(home: Path, *args: str, color: bool = False) -> pexpect.spawn:
+    extra = {} if color else {"NO_COLOR": "1"}
+    child = pexpect.spawn(sys.executable, ["-m", "snri_quiz", "play", *args], env=env_for(home, **extra),
+                          encoding="utf-8", timeout=20, dimensions=(40, 120))
+    return child
+
+
+def test_pty_session_with_undo_and_ctrl_c(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "7", "--count", "3")
+    child = spawn(tmp_path, "--seed", "7", "--count", "3")
+    child.expect_exact("Question 1/3")
+    child.expect_exact("> ")
+    child.sendline("?")
+    child.expect_exact("Keys:")
+    child.sendline(wrong(questions[0]))
+    child.expect_exact("Wrong.")
+    child.expect_exact("Question 2/3")
+    child.sendline("u")
+    child.expect_exact("Undone: question 1 will be asked again.")
+    child.expect_exact("Question 1/3")
+    child.sendline(right(questions[0]))
+    child.expect_exact("Correct.")
+    child.expect_exact("Question 2/3")
+    child.expect_exact("> ")
+    child.sendintr()
+    child.expect_exact("Stopped (interrupted) after 1 of 3 questions.")
+    child.expect_exact("Score: 1/1 (100%)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    assert stats(tmp_path)["answered"] == 1
+
+
+def test_pty_uses_colour_unless_no_color(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "7", "--count", "1")
+    child = spawn(tmp_path, "--seed", "7", "--count", "1", color=True)
+    child.expect_exact("> ")
+    assert "\x1b[" in (child.before or "")
+    child.sendline(right(questions[0]))
+    child.expect_exact("Score: 1/1 (100%)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    plain = spawn(tmp_path, "--seed", "7", "--count", "1")
+    plain.expect_exact("> ")
+    assert "\x1b[" not in (plain.before or "")
+    plain.sendline("q")
+    plain.expect(pexpect.EOF)
+    plain.close()
