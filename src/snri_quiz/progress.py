@@ -130,15 +130,16 @@ class ProgressStore:
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise ProgressError(self._damaged(check))
-            app = db.execute("PRAGMA application_id").fetchone()[0]
-            if app != APPLICATION_ID:
-                raise ProgressError(self._damaged("it belongs to another program"))
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ProgressError(f"progress file {self.path} was written by a newer snri-quiz; upgrade to use it")
-        db.execute("PRAGMA journal_mode = WAL")
+        # Check and create under the write lock, so a second quiz starting at the same
+        # moment waits for the first to finish creating the file.
         db.execute("BEGIN IMMEDIATE")
         try:
+            app = db.execute("PRAGMA application_id").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if app != APPLICATION_ID and (app != 0 or tables):
+                raise ProgressError(self._damaged("it belongs to another program"))
+            if db.execute("PRAGMA user_version").fetchone()[0] > SCHEMA_VERSION:
+                raise ProgressError(f"progress file {self.path} was written by a newer snri-quiz; upgrade to use it")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -148,6 +149,7 @@ class ProgressStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        db.execute("PRAGMA journal_mode = WAL")
 
     def close(self) -> None:
         self.db.close()
