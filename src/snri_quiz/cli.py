@@ -154,31 +154,74 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
 @cli.command()
 @content_options
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle",
+                                                    "json"]), default="json", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="File to write (default: standard output).")
+              help="File to write (default: standard output; required for pdf).")
+@click.option("--forms", type=int, default=1, show_default=True,
+              help="Printable formats: how many versions (A, B, ...), each shuffled differently.")
+@click.option("--title", default=None, help="Printable formats: the title (default: '<deck> question set').")
+@click.option("--key", type=click.Choice(["appended", "separate", "none"]), default="appended", show_default=True,
+              help="Printable formats: the answer key after the questions, in its own file, or left out.")
 def export(deck: Path | None, templates: Path | None, seed: int, count: int | None, mode: str,
-           topics: tuple[str, ...], drugs: tuple[str, ...], fmt: str, output: Path | None) -> None:
-    """Export a question set.
+           topics: tuple[str, ...], drugs: tuple[str, ...], fmt: str, output: Path | None, forms: int,
+           title: str | None, key: str) -> None:
+    """Export a question set: a printable exam with answer keys, or a file for another tool.
+
+    pdf, html and md are printable exams (--forms, --title, --key). csv and tsv are
+    for Anki's text import, quizlet is a two-column term/definition TSV, gift and
+    moodle are Moodle's GIFT and XML formats, json is every field of every question.
+    The same options give the same questions for every format.
 
     \b
     Example:
-      snri-quiz export --format json --count 20 --seed 7 -o quiz.json
+      snri-quiz export --format pdf --forms 2 --count 20 -o exam.pdf
+      snri-quiz export --format moodle --topic brand_names -o brands.xml
     """
+    from . import export as ex
     from .content import load_content
-    from .export import to_json
     from .files import write_atomic
     from .questions import select
 
+    printable = fmt in ex.PRINTABLE
+    if forms < 1:
+        raise UsageError("--forms must be at least 1")
+    if forms > 1 and not printable:
+        raise UsageError("--forms applies to pdf, html and md only")
+    if output is None and fmt == "pdf":
+        raise UsageError("--format pdf needs -o FILE")
+    if output is None and printable and key == "separate":
+        raise UsageError("--key separate needs -o FILE")
     content = load_content(deck, templates, seed=seed)
-    chosen = select(content.bank, content.deck, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
-    text = to_json(chosen)
-    if output is None:
-        click.echo(text, nl=False)
+    d = content.deck
+    chosen = select(content.bank, d, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
+    files: list[tuple[Path | None, str | bytes]] = []
+    if printable:
+        data = ex.exam_data(d, ex.make_forms(chosen, forms, seed), title or f"{d.name} question set")
+        render = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}[fmt]
+        files.append((output, render(data, paper=True, key=key == "appended")))
+        if key == "separate":
+            assert output is not None
+            files.append((output.with_name(f"{output.stem}-key{output.suffix}"), render(data, paper=False, key=True)))
     else:
-        write_atomic(output, text)
-        click.echo(f"Wrote {len(chosen)} questions to {output}", err=True)
+        text = {
+            "json": lambda: ex.to_json(chosen),
+            "csv": lambda: ex.to_anki_text(d, chosen, ","),
+            "tsv": lambda: ex.to_anki_text(d, chosen, "\t"),
+            "quizlet": lambda: ex.to_quizlet(chosen),
+            "gift": lambda: ex.to_gift(d, chosen),
+            "moodle": lambda: ex.to_moodle_xml(d, chosen),
+        }[fmt]()
+        files.append((output, text))
+    if output is None:
+        click.echo(files[0][1], nl=False)
+        return
+    for path, payload in files:
+        assert path is not None
+        write_atomic(path, payload)
+    names = " and ".join(str(p) for p, _ in files)
+    click.echo(f"Wrote {len(chosen)} questions" + (f" ({forms} forms)" if forms > 1 else "") + f" to {names}",
+               err=True)
 
 
 @cli.command()
@@ -347,4 +390,13 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="snri-quiz")
+    """Entry point: click's own usage errors also become one line and exit status 2."""
+    try:
+        cli.main(prog_name="snri-quiz", standalone_mode=False)
+    except click.UsageError as exc:
+        _fail([f"Error: {exc.format_message()}"], exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        _fail(["Aborted."], 130)

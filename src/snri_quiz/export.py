@@ -1,13 +1,68 @@
-"""Question values -> interchange and printable formats."""
+"""Question values -> printable exams (pdf, html, md) and interchange formats
+(json, csv/tsv for Anki's text import, a Quizlet TSV, Moodle GIFT and Moodle XML).
+
+Every renderer takes the same selected questions; printable ones lay them out as one or
+more forms, each with its own question and option order and its own answer key.
+"""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
-from collections.abc import Iterable
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from .questions import Question
+from .facts import Deck
+from .questions import LETTERS, Question
 
+PRINTABLE = ("pdf", "html", "md")
+FORMATS = ("pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle", "json")
+BLANK_LINE = "_" * 30
+
+
+@dataclass(frozen=True)
+class Form:
+    """One version of the exam: a letter and its questions in their order."""
+
+    letter: str
+    questions: tuple[Question, ...]
+
+
+def make_forms(questions: Sequence[Question], count: int, seed: int) -> list[Form]:
+    """Form A keeps the selection's order; later forms reshuffle questions and options."""
+    forms = [Form("A", tuple(questions))]
+    for index in range(1, count):
+        letter = LETTERS[index] if index < len(LETTERS) else f"A{index}"
+        order = list(questions)
+        random.Random(f"{seed}|form|{letter}").shuffle(order)
+        forms.append(Form(letter, tuple(_reshuffle(q, f"{seed}|{letter}|{q.id}") for q in order)))
+    return forms
+
+
+def _reshuffle(q: Question, key: str) -> Question:
+    if q.kind != "mcq":
+        return q
+    options = list(q.options)
+    random.Random(key).shuffle(options)
+    return replace(q, options=tuple(options), answer_index=options.index(q.answer))
+
+
+def answer_text(q: Question) -> str:
+    if q.kind == "mcq" and q.answer_index is not None:
+        return f"{LETTERS[q.answer_index]}. {q.answer}"
+    return q.answer
+
+
+def citations(deck: Deck, q: Question) -> list[str]:
+    return [deck.sources[s].citation() for s in q.sources]
+
+
+# -- json ---------------------------------------------------------------------------------
 
 def question_record(q: Question) -> dict[str, Any]:
     """One question as the JSON export defines it."""
@@ -26,5 +81,247 @@ def question_record(q: Question) -> dict[str, Any]:
     }
 
 
-def to_json(questions: Iterable[Question]) -> str:
+def to_json(questions: Sequence[Question]) -> str:
     return json.dumps([question_record(q) for q in questions], ensure_ascii=False, indent=2) + "\n"
+
+
+# -- Anki text import and Quizlet ----------------------------------------------------------
+
+def _front_html(q: Question) -> str:
+    text = html.escape(f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt, quote=False)
+    if q.kind == "mcq":
+        items = "".join(f"<li>{html.escape(o, quote=False)}</li>" for o in q.options)
+        text += f'<ol type="A">{items}</ol>'
+    return text
+
+
+def _back_html(deck: Deck, q: Question) -> str:
+    sources = "<br>".join(html.escape(c, quote=False) for c in citations(deck, q))
+    return (f"<b>{html.escape(answer_text(q), quote=False)}</b><br>{html.escape(q.explanation, quote=False)}"
+            f"<br><small>{sources}</small>")
+
+
+def to_anki_text(deck: Deck, questions: Sequence[Question], separator: str) -> str:
+    """Anki's text import: header lines, then guid, front, back, tags (Basic note type)."""
+    out = io.StringIO()
+    name = "Tab" if separator == "\t" else "Comma"
+    out.write(f"#separator:{name}\n#html:true\n#notetype:Basic\n#deck:{deck.name}\n#guid column:1\n#tags column:4\n")
+    writer = csv.writer(out, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    for q in questions:
+        writer.writerow([q.id, _front_html(q), _back_html(deck, q), " ".join(q.tags)])
+    return out.getvalue()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.replace("\t", " ").split())
+
+
+def to_quizlet(questions: Sequence[Question]) -> str:
+    """Two columns, term TAB definition, one card a line (Quizlet's import)."""
+    lines = []
+    for q in questions:
+        term = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
+        if q.kind == "mcq":
+            term += " " + " ".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(q.options))
+        lines.append(f"{_one_line(term)}\t{_one_line(answer_text(q))}")
+    return "\n".join(lines) + "\n"
+
+
+# -- Moodle --------------------------------------------------------------------------------
+
+_GIFT_SPECIAL = re.compile(r"([\\~=#{}:])")
+
+
+def gift_escape(text: str) -> str:
+    """Escape GIFT's special characters (~ = # { } : and the backslash itself)."""
+    return _GIFT_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def to_gift(deck: Deck, questions: Sequence[Question]) -> str:
+    blocks = []
+    category = None
+    for q in questions:
+        topic = deck.topics[q.topic]
+        if topic != category:
+            category = topic
+            blocks.append(f"$CATEGORY: $course$/{gift_escape(deck.name)}/{gift_escape(topic)}")
+        feedback = gift_escape(q.explanation)
+        title = f"::{q.id}::"
+        prompt = gift_escape(q.prompt)
+        if q.kind == "mcq":
+            answers = " ".join(("=" if i == q.answer_index else "~") + gift_escape(o) for i, o in enumerate(q.options))
+            body = f"{answers} ####{feedback}"
+        elif q.kind == "tf":
+            body = f"{'T' if q.answer == 'True' else 'F'} ####{feedback}"
+        else:
+            body = " ".join(f"={gift_escape(a)}" for a in q.accepted) + f" ####{feedback}"
+        blocks.append(f"// {q.id} ({', '.join(q.tags)})\n{title}{prompt} {{{body}}}")
+    return "\n\n".join(blocks) + "\n"
+
+
+def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
+    import xml.etree.ElementTree as ET
+
+    quiz = ET.Element("quiz")
+
+    def text_el(parent: ET.Element, tag: str, value: str, fmt: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, tag, {**({"format": fmt} if fmt else {}), **attrs})
+        ET.SubElement(element, "text").text = value
+        return element
+
+    category = None
+    for q in questions:
+        topic = deck.topics[q.topic]
+        if topic != category:
+            category = topic
+            cat = ET.SubElement(quiz, "question", {"type": "category"})
+            text_el(cat, "category", f"$course$/{deck.name}/{topic}")
+        qtype = {"mcq": "multichoice", "tf": "truefalse"}.get(q.kind, "shortanswer")
+        el = ET.SubElement(quiz, "question", {"type": qtype})
+        text_el(el, "name", f"{q.id} {q.prompt[:60]}")
+        text_el(el, "questiontext", html.escape(q.prompt, quote=False), "html")
+        feedback = html.escape(q.explanation, quote=False) + "<br><small>" + "<br>".join(
+            html.escape(c, quote=False) for c in citations(deck, q)) + "</small>"
+        text_el(el, "generalfeedback", feedback, "html")
+        ET.SubElement(el, "defaultgrade").text = "1"
+        ET.SubElement(el, "penalty").text = "0.3333333" if q.kind == "mcq" else "1" if q.kind == "tf" else "0.1"
+        ET.SubElement(el, "hidden").text = "0"
+        ET.SubElement(el, "idnumber").text = q.id
+        if q.kind == "mcq":
+            ET.SubElement(el, "single").text = "true"
+            ET.SubElement(el, "shuffleanswers").text = "true"
+            ET.SubElement(el, "answernumbering").text = "ABCD"
+            for index, option in enumerate(q.options):
+                right = index == q.answer_index
+                answer = text_el(el, "answer", html.escape(option, quote=False), "html",
+                                 fraction="100" if right else "0")
+                text_el(answer, "feedback", "Correct." if right else "Not this one.", "html")
+        elif q.kind == "tf":
+            for value in ("true", "false"):
+                right = value == q.answer.lower()
+                answer = text_el(el, "answer", value, "moodle_auto_format", fraction="100" if right else "0")
+                text_el(answer, "feedback", "Correct." if right else "Incorrect.", "moodle_auto_format")
+        else:
+            ET.SubElement(el, "usecase").text = "0"
+            for accepted in q.accepted:
+                answer = text_el(el, "answer", accepted, "moodle_auto_format", fraction="100")
+                text_el(answer, "feedback", "Correct.", "moodle_auto_format")
+        tags = ET.SubElement(el, "tags")
+        for tag in q.tags:
+            ET.SubElement(ET.SubElement(tags, "tag"), "text").text = tag
+    ET.indent(quiz)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
+
+
+# -- printable: markdown, html, pdf ----------------------------------------------------------
+
+def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
+    """Everything a printable renderer needs, as plain data (the PDF template reads it as JSON)."""
+    return {
+        "title": title,
+        "deck": f"{deck.name} {deck.version}",
+        "forms": [{
+            "letter": form.letter,
+            "questions": [{
+                "n": n,
+                "kind": q.kind,
+                "topic": deck.topics[q.topic],
+                "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
+                "options": list(q.options) if q.kind == "mcq" else [],
+            } for n, q in enumerate(form.questions, 1)],
+            "key": [{
+                "n": n,
+                "answer": answer_text(q),
+                "explanation": q.explanation,
+                "sources": citations(deck, q),
+            } for n, q in enumerate(form.questions, 1)],
+        } for form in forms],
+    }
+
+
+def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> str:
+    def md(text: str) -> str:
+        return re.sub(r"([\\`*_{}\[\]<>#|~])", r"\\\1", text)
+
+    out: list[str] = []
+    for form in data["forms"] if paper else []:
+        out += [f"# {md(data['title'])}: Form {form['letter']}", "", md(data["deck"]), "",
+                "Name: ______________________________  Date: ______________", ""]
+        for q in form["questions"]:
+            out.append(f"{q['n']}. {md(q['prompt'])}")
+            out += [f"    - {LETTERS[i]}. {md(o)}" for i, o in enumerate(q["options"])]
+            if q["kind"] == "tf":
+                out.append("    - True / False")
+            elif not q["options"]:
+                out.append(f"    - Answer: {BLANK_LINE}")
+            out.append("")
+    for form in data["forms"] if key else []:
+        out += [f"# Answer key: Form {form['letter']}", ""]
+        for entry in form["key"]:
+            out.append(f"{entry['n']}. **{md(entry['answer'])}**: {md(entry['explanation'])}")
+            out += [f"    - Source: {md(s)}" for s in entry["sources"]]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+_HTML_STYLE = """
+body { font-family: Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto; padding: 0 1em;
+  line-height: 1.4; color: #111; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; }
+.meta { color: #555; font-size: 0.9em; }
+.lines { margin: 1em 0 1.5em; }
+ol.questions > li { margin: 0 0 1em; break-inside: avoid; page-break-inside: avoid; }
+ol.options { list-style: upper-alpha; margin: 0.3em 0; }
+.blank { display: inline-block; border-bottom: 1px solid #111; width: 18em; height: 1.1em; }
+.key li { margin-bottom: 0.6em; break-inside: avoid; }
+.source { font-size: 0.85em; color: #444; }
+@media print {
+  body { margin: 0; max-width: none; }
+  section + section { break-before: page; page-break-before: always; }
+  @page { margin: 2cm; @bottom-center { content: "Page " counter(page) " of " counter(pages); } }
+}
+"""
+
+
+def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> str:
+    """One self-contained page with a print stylesheet; every text is escaped."""
+    e = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f"<title>{e(data['title'])}</title>", f"<style>{_HTML_STYLE}</style>", "</head>", "<body>"]
+    for form in data["forms"] if paper else []:
+        parts.append('<section class="form">')
+        parts.append(f"<h1>{e(data['title'])}: Form {e(form['letter'])}</h1>")
+        parts.append(f'<p class="meta">{e(data["deck"])}</p>')
+        parts.append('<p class="lines">Name: <span class="blank"></span> Date: <span class="blank"></span></p>')
+        parts.append('<ol class="questions">')
+        for q in form["questions"]:
+            body = f"<p>{e(q['prompt'])}</p>"
+            if q["options"]:
+                body += '<ol class="options">' + "".join(f"<li>{e(o)}</li>" for o in q["options"]) + "</ol>"
+            elif q["kind"] == "tf":
+                body += "<p>True / False</p>"
+            else:
+                body += '<p>Answer: <span class="blank"></span></p>'
+            parts.append(f"<li>{body}</li>")
+        parts += ["</ol>", "</section>"]
+    for form in data["forms"] if key else []:
+        parts.append('<section class="key">')
+        parts.append(f"<h1>Answer key: Form {e(form['letter'])}</h1>")
+        parts.append('<ol class="key">')
+        for entry in form["key"]:
+            sources = "".join(f'<div class="source">Source: {e(s)}</div>' for s in entry["sources"])
+            parts.append(f"<li><b>{e(entry['answer'])}</b>: {e(entry['explanation'])}{sources}</li>")
+        parts += ["</ol>", "</section>"]
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> bytes:
+    """Typeset with Typst (the `typst` package: self-contained, reproducible)."""
+    from importlib import resources
+
+    import typst
+
+    source = (resources.files("snri_quiz") / "exam.typ").read_bytes()
+    payload = json.dumps({**data, "paper": paper, "key": key}, ensure_ascii=False)
+    return bytes(typst.compile(source, sys_inputs={"data": payload}, ignore_system_fonts=True))

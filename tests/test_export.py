@@ -1,0 +1,248 @@
+"""Printable exams and interchange exports, read back with real parsers (pypdf, ElementTree, csv)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from pypdf import PdfReader
+
+from snri_quiz.cli import cli
+from snri_quiz.content import Content, load_content
+from snri_quiz.export import exam_data, gift_escape, make_forms, to_anki_text
+from snri_quiz.questions import select
+
+from .conftest import ROOT, replace_in
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def exported(*args: str) -> list[dict]:  # type: ignore[type-arg]
+    code, out, err = run("export", "--format", "json", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_pdf_has_every_question_and_key_entry_for_every_form(tmp_path: Path, content: Content) -> None:
+    target = tmp_path / "exam.pdf"
+    code, _, err = run("export", "--format", "pdf", "--forms", "2", "--count", "20", "--seed", "3", "-o", str(target))
+    assert code == 0, err
+    assert err == f"Wrote 20 questions (2 forms) to {target}\n"
+    reader = PdfReader(target)
+    pages = [squash(page.extract_text()) for page in reader.pages]
+    text = " ".join(pages)
+    seeded = load_content(seed=3)
+    chosen = select(seeded.bank, seeded.deck, seed=3, count=20)
+    forms = make_forms(chosen, 2, 3)
+    data = exam_data(seeded.deck, forms, "SNRIs question set")
+    for form in data["forms"]:
+        paper_start = text.index(f"SNRIs question set: Form {form['letter']}")
+        key_start = text.index(f"Answer key: Form {form['letter']}")
+        for q in form["questions"]:
+            assert squash(f"{q['n']}. {q['prompt']}")[:60] in text[paper_start:], q["prompt"]
+            for option in q["options"]:
+                assert squash(option) in text[paper_start:]
+        for entry in form["key"]:
+            assert squash(f"{entry['n']}. {entry['answer']}") in text[key_start:], entry["answer"]
+    assert all(re.search(rf"Page {i} of {len(pages)}", page) for i, page in enumerate(pages, 1))
+    assert "Name:" in pages[0] and "Date:" in pages[0]
+
+
+def test_forms_hold_the_same_questions_in_different_orders(content: Content) -> None:
+    chosen = select(content.bank, content.deck, seed=2, count=15)
+    a, b = make_forms(chosen, 2, 2)
+    assert a.questions == tuple(chosen)
+    assert sorted(q.id for q in a.questions) == sorted(q.id for q in b.questions)
+    assert [q.id for q in a.questions] != [q.id for q in b.questions]
+    by_id = {q.id: q for q in a.questions}
+    for q in b.questions:
+        assert sorted(q.options) == sorted(by_id[q.id].options)
+        assert q.options[q.answer_index] == q.answer if q.answer_index is not None else True
+    assert any(q.options != by_id[q.id].options for q in b.questions if q.kind == "mcq")
+
+
+def test_pdf_is_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
+    for name in ("a.pdf", "b.pdf"):
+        assert run("export", "--format", "pdf", "--count", "8", "--seed", "1", "-o", str(tmp_path / name))[0] == 0
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_separate_key_and_no_key(tmp_path: Path) -> None:
+    target = tmp_path / "paper.pdf"
+    code, _, err = run("export", "--format", "pdf", "--count", "5", "--key", "separate", "-o", str(target))
+    assert code == 0, err
+    paper = squash(" ".join(p.extract_text() for p in PdfReader(target).pages))
+    key = squash(" ".join(p.extract_text() for p in PdfReader(tmp_path / "paper-key.pdf").pages))
+    assert "Answer key" not in paper and "Form A" in paper
+    assert key.startswith("Answer key: Form A")
+    code, out, _ = run("export", "--format", "md", "--count", "5", "--key", "none")
+    assert "Answer key" not in out and "# SNRIs question set: Form A" in out
+
+
+def test_markdown_and_html_layout() -> None:
+    code, md, _ = run("export", "--format", "md", "--count", "6", "--seed", "4", "--forms", "2", "--title", "Quiz 1")
+    assert code == 0
+    assert md.index("# Quiz 1: Form A") < md.index("# Quiz 1: Form B") < md.index("# Answer key: Form A")
+    assert "Name: ____" in md
+    code, page, _ = run("export", "--format", "html", "--count", "6", "--seed", "4", "--forms", "2")
+    assert page.startswith("<!DOCTYPE html>") and "@media print" in page
+    assert page.count('<section class="form">') == 2 and page.count('<section class="key">') == 2
+    assert "counter(pages)" in page and "break-inside: avoid" in page
+    assert "<script" not in page and "http" not in page.split("<body>")[0]  # self-contained
+
+
+def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
+    replace_in(deck_copy / "drugs" / "duloxetine.yaml", "value: Irenka",
+               "value: Irenka <script>alert('x')</script> & <b>bold</b>")
+    code, page, err = run("export", "--deck", str(deck_copy), "--format", "html", "--drug", "duloxetine",
+                          "--topic", "brand_names", "--mode", "mcq")
+    assert code == 0, err
+    assert "Irenka &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    body = page.split("<body>", 1)[1]
+    assert "<script" not in body and "<b>bold" not in body
+
+
+def test_moodle_xml_structure(content: Content) -> None:
+    code, out, _ = run("export", "--format", "moodle", "--count", "60", "--seed", "5")
+    assert code == 0
+    root = ET.fromstring(out)
+    assert root.tag == "quiz"
+    questions = [q for q in root if q.get("type") != "category"]
+    assert len(questions) == 60
+    seeded = load_content(seed=5)
+    chosen = {q.id: q for q in select(seeded.bank, seeded.deck, seed=5, count=60)}
+    types = set()
+    for el in questions:
+        qtype = el.get("type")
+        types.add(qtype)
+        source = chosen[el.findtext("idnumber")]
+        assert el.findtext("questiontext/text")
+        assert el.find("questiontext").get("format") == "html"
+        assert el.findtext("generalfeedback/text")
+        answers = el.findall("answer")
+        if qtype == "multichoice":
+            assert el.findtext("single") == "true" and len(answers) == 4
+            assert [a.get("fraction") for a in answers].count("100") == 1
+            right = next(a for a in answers if a.get("fraction") == "100")
+            assert right.findtext("text") == html.escape(source.answer, quote=False)
+        elif qtype == "truefalse":
+            assert {a.findtext("text") for a in answers} == {"true", "false"}
+            assert next(a for a in answers if a.get("fraction") == "100").findtext("text") == source.answer.lower()
+        else:
+            assert qtype == "shortanswer" and {a.findtext("text") for a in answers} == set(source.accepted)
+        assert {t.findtext("text") for t in el.findall("tags/tag")} == set(source.tags)
+    assert types == {"multichoice", "truefalse", "shortanswer"}
+    assert any(q.findtext("category/text", "").startswith("$course$/SNRIs/") for q in root)
+
+
+def test_gift_output() -> None:
+    code, out, _ = run("export", "--format", "gift", "--count", "30", "--seed", "2")
+    assert code == 0
+    assert out.startswith("$CATEGORY: $course$/SNRIs/")
+    blocks = [b for b in out.split("\n\n") if b.startswith("//")]
+    assert len(blocks) == 30
+    for block in blocks:
+        body = block.split("\n", 1)[1]
+        assert body.startswith("::q")
+        assert re.search(r"(?<!\\)\{.*(?<!\\)\}$", body, re.S)
+
+
+def _gift_unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@given(st.text())
+def test_gift_escaping_survives_hostile_text(text: str) -> None:
+    escaped = gift_escape(text)
+    assert _gift_unescape(escaped) == " ".join(text.split())
+    assert not re.search(r"(?<!\\)(?:\\\\)*[~=#{}:]", re.sub(r"\\[\\~=#{}:]", "", escaped))
+    assert "\n" not in escaped
+
+
+@pytest.mark.parametrize(("fmt", "delimiter"), [("csv", ","), ("tsv", "\t")])
+def test_anki_text_round_trips_through_csv(fmt: str, delimiter: str, content: Content) -> None:
+    code, out, _ = run("export", "--format", fmt, "--count", "40", "--seed", "6")
+    assert code == 0
+    header = [line for line in out.splitlines() if line.startswith("#")]
+    assert header[:2] == [f"#separator:{'Tab' if fmt == 'tsv' else 'Comma'}", "#html:true"]
+    assert "#guid column:1" in header and "#tags column:4" in header
+    rows = list(csv.reader(io.StringIO(out.split("#tags column:4\n", 1)[1]), delimiter=delimiter))
+    seeded = load_content(seed=6)
+    chosen = select(seeded.bank, seeded.deck, seed=6, count=40)
+    assert [r[0] for r in rows] == [q.id for q in chosen]
+    expected = list(csv.reader(io.StringIO(to_anki_text(content.deck, chosen, delimiter).split("#tags column:4\n")[1]),
+                               delimiter=delimiter))
+    assert rows == expected and all(len(r) == 4 for r in rows)
+    assert all(r[3].split() == list(q.tags) for r, q in zip(rows, chosen, strict=True))
+
+
+def test_quizlet_two_columns() -> None:
+    code, out, _ = run("export", "--format", "quizlet", "--count", "25", "--seed", "1")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 25
+    assert all(len(line.split("\t")) == 2 and all(line.split("\t")) for line in lines)
+
+
+def test_same_selection_for_every_format(content: Content) -> None:
+    ids = [q["id"] for q in exported("--count", "12", "--seed", "9")]
+    _, gift, _ = run("export", "--format", "gift", "--count", "12", "--seed", "9")
+    assert re.findall(r"^// (q[0-9a-f]+)", gift, re.M) == ids
+    _, tsv, _ = run("export", "--format", "tsv", "--count", "12", "--seed", "9")
+    assert [line.split("\t")[0] for line in tsv.splitlines() if not line.startswith("#")] == ids
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "docx"], "Error: Invalid value for '--format': 'docx' is not one of"),
+        (["--format", "pdf", "--forms", "0", "-o", "x.pdf"], "Error: --forms must be at least 1"),
+        (["--format", "md", "--count", "9999"], "Error: --count 9999 is more than the"),
+        (["--format", "pdf"], "Error: --format pdf needs -o FILE"),
+        (["--format", "gift", "--forms", "2"], "Error: --forms applies to pdf, html and md only"),
+    ],
+)
+def test_bad_export_options(tmp_path: Path, args: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "snri_quiz", "export", *args], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_path_writes_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("keep")
+    code, _, err = run("export", "--format", "pdf", "--count", "3", "-o", str(blocker / "exam.pdf"))
+    assert code == 2 and err.startswith(f"Error: cannot create folder {blocker}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_sample_exam_linked_from_readme_is_current(tmp_path: Path) -> None:
+    """examples/sample-exam.pdf is what `export --format pdf --forms 2 --count 20` makes today.
+    Regenerate: snri-quiz export --format pdf --forms 2 --count 20 -o examples/sample-exam.pdf"""
+    sample = ROOT / "examples" / "sample-exam.pdf"
+    if not sample.exists():
+        pytest.fail("examples/sample-exam.pdf is missing")
+    target = tmp_path / "sample.pdf"
+    assert run("export", "--format", "pdf", "--forms", "2", "--count", "20", "-o", str(target))[0] == 0
+    assert target.read_bytes() == sample.read_bytes(), "regenerate examples/sample-exam.pdf (see docstring)"
+    assert "examples/sample-exam.pdf" in (ROOT / "README.md").read_text()
