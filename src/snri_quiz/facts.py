@@ -7,6 +7,7 @@ facts). Everything is validated on load and every problem is reported in one pas
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,12 +222,13 @@ class Deck:
     facts: tuple[Fact, ...]
     """Every fact, in file order (drugs sorted by subject, then concepts)."""
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False, compare=False)
+    _drugs: dict[str, Drug] = field(default_factory=dict, repr=False, compare=False)
 
     def fact(self, fact_id: str) -> Fact:
         return self._by_id[fact_id]
 
     def drug(self, subject: str) -> Drug:
-        return next(d for d in self.drugs if d.subject == subject)
+        return self._drugs[subject]
 
     def subject_name(self, subject: str) -> str:
         if subject == self.class_subject:
@@ -347,6 +349,7 @@ def load_deck(path: Path | str) -> Deck:
         facts=tuple(facts),
     )
     deck._by_id.update((f.id, f) for f in facts)
+    deck._drugs.update((d.subject, d) for d in deck.drugs)
     return deck
 
 
@@ -600,11 +603,13 @@ def _check_unique(facts: list[Fact], problems: list[Problem]) -> None:
             seen[fact.id] = fact
 
 
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(text: str) -> str:
     """Case-, space- and punctuation-insensitive form used to compare answers."""
-    text = text.lower().replace("&", " and ")
-    text = re.sub(r"[^\w\s]", " ", text)
-    return " ".join(text.split())
+    return " ".join(_PUNCTUATION.sub(" ", text.lower().replace("&", " and ")).split())
 
 
 def _same(a: str, b: str) -> bool:

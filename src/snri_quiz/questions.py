@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import random
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,29 +87,75 @@ def question_id(template_id: str, *parts: str) -> str:
 
 
 class _Truth:
-    """What the deck says is (or may be) true, for the distractor checks."""
+    """What the deck says is (or may be) true, indexed for the distractor checks."""
 
     def __init__(self, deck: Deck):
         self.deck = deck
         self.facts: dict[tuple[str, str], list[Fact]] = {}
         for fact in deck.facts:
             self.facts.setdefault((fact.subject, fact.attribute), []).append(fact)
+        self._not_false: dict[tuple[str, str], frozenset[str]] = {}
+        self.holders: dict[tuple[str, str], set[str]] = {}
+        self.values: dict[str, list[str]] = {}
+        first_seen: dict[str, dict[str, str]] = {}
+        self.value_fact: dict[tuple[str, str], Fact] = {}
+        for (subject, attribute) in self.facts:
+            for form in self.not_false(subject, attribute):
+                self.holders.setdefault((attribute, form), set()).add(subject)
+        for fact in deck.facts:
+            first_seen.setdefault(fact.attribute, {}).setdefault(normalize(display(fact)), display(fact))
+            self.value_fact.setdefault((fact.attribute, normalize(display(fact))), fact)
+        for attribute, seen in first_seen.items():
+            self.values[attribute] = [seen[k] for k in sorted(seen)]
 
     def of(self, subject: str, attribute: str) -> list[Fact]:
         return self.facts.get((subject, attribute), [])
 
-    def not_false(self, subject: str, attribute: str) -> set[str]:
+    def not_false(self, subject: str, attribute: str) -> frozenset[str]:
         """Normalized forms the deck does not let us call false for this subject."""
-        forms: set[str] = set()
-        for fact in self.of(subject, attribute):
-            forms.add(normalize(display(fact)))
-            forms.update(normalize(x) for x in (*fact.aliases, *fact.uncertain))
-        return forms
+        key = (subject, attribute)
+        if key not in self._not_false:
+            forms: set[str] = set()
+            for fact in self.of(subject, attribute):
+                forms.add(normalize(display(fact)))
+                forms.update(normalize(x) for x in (*fact.aliases, *fact.uncertain))
+            self._not_false[key] = frozenset(forms)
+        return self._not_false[key]
+
+    def holding(self, fact: Fact) -> set[str]:
+        """Subjects for which the fact's value (or an alias of it) may be true."""
+        out: set[str] = set()
+        for form in (display(fact), *fact.aliases):
+            out |= self.holders.get((fact.attribute, normalize(form)), set())
+        return out
 
     def may_be_true(self, subject: str, fact: Fact) -> bool:
         """Could `fact`'s value (or one of its aliases) also be true for `subject`?"""
-        mine = self.not_false(subject, fact.attribute)
-        return any(normalize(x) in mine for x in (display(fact), *fact.aliases))
+        return subject in self.holding(fact)
+
+
+def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> list[str] | None:
+    """n distinct (after normalising) members of `pool` that satisfy `ok`, chosen by `key`.
+
+    Deterministic for a given key and pool order. Large pools are sampled rather than
+    filtered whole, so choosing stays cheap when a deck has thousands of drugs.
+    """
+    rng = random.Random(key)
+    if len(pool) > 64:
+        chosen: dict[str, str] = {}
+        for _ in range(40 * n):
+            candidate = pool[rng.randrange(len(pool))]
+            if normalize(candidate) not in chosen and ok(candidate):
+                chosen[normalize(candidate)] = candidate
+                if len(chosen) == n:
+                    return list(chosen.values())
+    unique: dict[str, str] = {}
+    for candidate in pool:
+        if ok(candidate):
+            unique.setdefault(normalize(candidate), candidate)
+    if len(unique) < n:
+        return None
+    return rng.sample(list(unique.values()), n)
 
 
 def display(fact: Fact) -> str:
@@ -173,6 +219,7 @@ class _Maker:
     def __init__(self, template: Template, deck: Deck, truth: _Truth, seed: int):
         self.t, self.deck, self.truth, self.seed = template, deck, truth, seed
         self.false_used: set[tuple[str, str, str]] = set()
+        self.by_name = {d.name: d.subject for d in deck.drugs}
 
     # -- shared pieces ---------------------------------------------------------------
     def context(self, fact: Fact, **extra: Any) -> dict[str, Any]:
@@ -271,29 +318,20 @@ class _Maker:
             reverse_answer=reverse_answer,
         )
 
-    def pick(self, qid: str, candidates: Iterable[str], n: int = 3) -> list[str] | None:
-        """n distinct candidates, chosen by the question id (not the seed) so notes stay stable."""
-        unique: dict[str, str] = {}
-        for c in sorted(candidates, key=normalize):
-            unique.setdefault(normalize(c), c)
-        if len(unique) < n:
-            return None
-        return random.Random(qid).sample(list(unique.values()), n)
-
-    def value_candidates(self, fact: Fact) -> list[tuple[str, Fact]]:
-        """Values of the same attribute held by other subjects and false for this one."""
+    def wrong_values(self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None) -> list[str] | None:
+        """n values of the same attribute, held by other subjects and false for this one."""
         mine = self.truth.not_false(fact.subject, fact.attribute) | {normalize(display(fact))}
-        out = []
-        for other in self.deck.facts:
-            if other.attribute == fact.attribute and other.subject != fact.subject:
-                if normalize(display(other)) not in mine:
-                    out.append((display(other), other))
-        return out
 
-    def subject_candidates(self, fact: Fact) -> list[str]:
-        """Drugs for which the fact's value is false."""
-        return [d.name for d in self.deck.drugs
-                if d.subject != fact.subject and not self.truth.may_be_true(d.subject, fact)]
+        def ok(value: str) -> bool:
+            return normalize(value) not in mine and not (exclude and exclude(value))
+
+        return pick(key, self.truth.values.get(fact.attribute, []), ok, n)
+
+    def wrong_subjects(self, fact: Fact, key: str, n: int = 3) -> list[str] | None:
+        """n drugs for which the fact's value is false."""
+        holding = self.truth.holding(fact) | {fact.subject}
+        by_name = self.by_name
+        return pick(key, list(by_name), lambda name: by_name[name] not in holding, n)
 
     def cloze_pair(self, text: str, answer: str, ctx: dict[str, Any]) -> tuple[str, str]:
         """(prompt with a blank, Anki cloze text) from a template whose `blank` marks the gap."""
@@ -315,24 +353,26 @@ class _Maker:
         qid = question_id(t.id, fact.id)
         if t.kind == "mcq":
             if t.pool == "subjects":
-                answer = self.deck.subject_name(fact.text) if fact.text in {d.subject for d in self.deck.drugs} else answer
+                subjects = {d.subject for d in self.deck.drugs}
+                answer = self.deck.subject_name(fact.text) if fact.text in subjects else answer
                 excluded = self.truth.not_false(fact.subject, fact.attribute)
-                pool = [d.name for d in self.deck.drugs if d.subject != fact.subject
-                        and normalize(d.subject) not in excluded and normalize(d.name) != normalize(answer)]
+                by_name = self.by_name
+                wrong = pick(qid, list(by_name), lambda name: by_name[name] != fact.subject
+                             and normalize(by_name[name]) not in excluded and normalize(name) != normalize(answer), 3)
             else:
-                pool = [text for text, _ in self.value_candidates(fact)]
-            wrong = self.pick(qid, pool)
+                wrong = self.wrong_values(fact, qid, 3)
             if wrong is not None:
                 yield self.build(qid, [fact], {**ctx, "answer": answer}, answer, wrong=wrong)
         elif t.kind == "tf":
             yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
             # one false variant per fact, never the same false statement twice
-            candidates = [c for c in self.value_candidates(fact)
-                          if (fact.subject, fact.attribute, normalize(c[0])) not in self.false_used]
-            if candidates:
-                candidates.sort(key=lambda c: (normalize(c[0]), c[1].id))
-                text, other = random.Random(qid).choice(candidates)
-                self.false_used.add((fact.subject, fact.attribute, normalize(text)))
+            used = self.false_used
+            chosen = self.wrong_values(fact, qid, 1,
+                                       exclude=lambda v: (fact.subject, fact.attribute, normalize(v)) in used)
+            if chosen:
+                text = chosen[0]
+                used.add((fact.subject, fact.attribute, normalize(text)))
+                other = self.truth.value_fact[(fact.attribute, normalize(text))]
                 false_id = question_id(t.id, fact.id, "false", other.id)
                 yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
         else:
@@ -346,7 +386,7 @@ class _Maker:
         ctx = self.context(fact, answer=answer)
         qid = question_id(self.t.id, fact.id)
         if self.t.kind == "mcq":
-            wrong = self.pick(qid, self.subject_candidates(fact))
+            wrong = self.wrong_subjects(fact, qid)
             if wrong is not None:
                 yield self.build(qid, [fact], ctx, answer, wrong=wrong)
         else:
@@ -359,7 +399,7 @@ class _Maker:
         ctx = self.context(fact, answer=fact.answer, statement=statement, value=value)
         qid = question_id(t.id, fact.id)
         if t.kind == "mcq":
-            wrong = self.pick(qid, [d for d in fact.distractors if normalize(d) != normalize(fact.answer)])
+            wrong = pick(qid, sorted(fact.distractors, key=normalize), lambda d: normalize(d) != normalize(fact.answer), 3)
             if wrong is not None:
                 yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong)
         elif t.kind == "tf":
@@ -387,18 +427,19 @@ class _Maker:
         for fact in facts:
             groups.setdefault(normalize(display(fact)), []).append(fact)
         for group in groups.values():
-            holders = {f.subject for f in group}
-            true_subjects = [d for d in self.deck.drugs if d.subject in holders or self.truth.may_be_true(d.subject, group[0])]
-            false_subjects = [d for d in self.deck.drugs if d not in true_subjects]
-            confirmed = [d for d in true_subjects if d.subject in holders]
+            holders = {f.subject: f for f in group}
+            possibly = self.truth.holding(group[0])
+            confirmed = [d for d in self.deck.drugs if d.subject in holders]
             if len(confirmed) < 3:
                 continue
-            for drug in false_subjects:
-                qid = question_id(self.t.id, *sorted(f.id for f in group), "not", drug.subject)
-                wrong = self.pick(qid, [d.name for d in confirmed])
+            for drug in self.deck.drugs:
+                if drug.subject in possibly or drug.subject in holders:
+                    continue
+                qid = question_id(self.t.id, normalize(display(group[0])), "not", drug.subject)
+                wrong = pick(qid, [d.name for d in confirmed], lambda _: True, 3)
                 assert wrong is not None
                 chosen = {d.name: d.subject for d in confirmed}
-                used = [f for f in group if self.deck.subject_name(f.subject) in wrong]
+                used = [holders[chosen[w]] for w in wrong]
                 ctx = self.context(group[0], drug=drug.name, answer=drug.name)
                 yield self.build(qid, used, ctx, drug.name, wrong=wrong, subject=drug.subject,
                                  drugs=[drug.subject, *(chosen[w] for w in wrong)])
@@ -409,7 +450,7 @@ class _Maker:
             by_subject.setdefault(fact.subject, []).append(fact)
         single = sorted((fs[0] for fs in by_subject.values() if len(fs) == 1 and isinstance(fs[0].value, PartialDate)),
                         key=lambda f: f.subject)
-        for combo in itertools.combinations(single, 4):
+        for combo in _groups_of_four(single):
             dates = {f.id: f.value for f in combo}
 
             def beats(a: Fact, b: Fact) -> bool:
@@ -428,6 +469,15 @@ class _Maker:
             ctx = self.context(winner, answer=name, timeline=timeline)
             wrong = [self.deck.subject_name(f.subject) for f in combo if f is not winner]
             yield self.build(qid, list(combo), ctx, name, wrong=wrong, subject=winner.subject)
+
+
+def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
+    """Every set of four when there are few; a sliding window when there are many (bounded)."""
+    if len(facts) <= 8:
+        yield from itertools.combinations(facts, 4)
+    elif len(facts) >= 4:
+        for start in range(len(facts)):
+            yield tuple(facts[(start + k) % len(facts)] for k in range(4))
 
 
 def _unique(*texts: str) -> tuple[str, ...]:
