@@ -439,7 +439,8 @@ class _Maker:
                 wrong = pick(qid, [d.name for d in confirmed], lambda _: True, 3)
                 assert wrong is not None
                 chosen = {d.name: d.subject for d in confirmed}
-                used = [holders[chosen[w]] for w in wrong]
+                # the answer's own list of values (closed) backs the "NOT", the others' facts the rest
+                used = [holders[chosen[w]] for w in wrong] + self.truth.of(drug.subject, group[0].attribute)
                 ctx = self.context(group[0], drug=drug.name, answer=drug.name)
                 yield self.build(qid, used, ctx, drug.name, wrong=wrong, subject=drug.subject,
                                  drugs=[drug.subject, *(chosen[w] for w in wrong)])
