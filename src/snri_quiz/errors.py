@@ -18,7 +18,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return f"{where}: {' '.join(self.message.split())}"  # always one line
 
 
 class SnriQuizError(Exception):

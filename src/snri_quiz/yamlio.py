@@ -76,5 +76,8 @@ def load_yaml(path: Path) -> tuple[Any, Problem | None]:
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "malformed YAML"
         return None, Problem(str(path), line, f"malformed YAML: {what}")
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        return None, Problem(str(path), line, f"malformed YAML: character #x{exc.character:04x} is not allowed ({exc.reason})")
     except yaml.YAMLError as exc:
-        return None, Problem(str(path), None, f"malformed YAML: {exc}")
+        return None, Problem(str(path), None, "malformed YAML: " + " ".join(str(exc).split()))
