@@ -307,17 +307,6 @@ def _now() -> int:
     return int(epoch) if epoch and epoch.isdigit() else int(time.time())
 
 
-class _TimedNote(genanki.Note):  # type: ignore[misc]
-    """A note written with its own modification time instead of the build time."""
-
-    def __init__(self, *args: Any, mod: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.mod = mod
-
-    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
-        super().write_to_db(cursor, self.mod, deck_id, id_gen)
-
-
 def build_package(
     content: Content,
     out_dir: Path,
@@ -360,41 +349,52 @@ def build_package(
             warnings.append(f"{exc}; modification times will not persist between builds")
 
     package_time = max([*mods, *model_mods, 0])
-    models = {k: NOTE_TYPES[k].model() for k in used_types}
     root = genanki.Deck(deck.id, deck.name, description=deck_description(deck, specs))
-    subdecks: dict[str, genanki.Deck] = {}
-    for topic in deck.topics:
-        name = subdeck_name(deck, topic)
-        subdecks[name] = genanki.Deck(subdeck_id(deck, name), name)
-    for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
-        subdecks[spec.deck_name].add_note(_TimedNote(
-            model=models[spec.note_type], fields=list(spec.fields), tags=list(spec.tags),
-            guid=spec.guid, due=position, mod=mod,
-        ))
-    used = [d for d in subdecks.values() if d.notes]
-    package = genanki.Package([root, *used])
-    write_atomic(target, writer=lambda tmp: _write_apkg(package, package_time, tmp))
+    for key in used_types:
+        root.add_model(NOTE_TYPES[key].model())
+    names = [subdeck_name(deck, topic) for topic in deck.topics]
+    used = [name for name in names if any(s.deck_name == name for s in specs)]
+    decks = [root, *(genanki.Deck(subdeck_id(deck, name), name) for name in used)]
+    write_atomic(target, writer=lambda tmp: _write_apkg(decks, specs, mods, deck, package_time, tmp))
     counts = tuple(
-        SubdeckCount(d.name, len(d.notes), sum(s.cards for s in specs if s.deck_name == d.name)) for d in used
+        SubdeckCount(name, sum(s.deck_name == name for s in specs), sum(s.cards for s in specs if s.deck_name == name))
+        for name in used
     )
     return BuildResult(target, counts, changed, tuple(warnings))
 
 
-def _write_apkg(package: genanki.Package, timestamp: int, path: Path) -> None:
-    """genanki fills the collection; we zip it with fixed dates so the bytes are reproducible."""
+def _write_apkg(decks: list[genanki.Deck], specs: Sequence[NoteSpec], mods: Sequence[int], deck: Deck,
+               timestamp: int, path: Path) -> None:
+    """genanki writes the collection, note types and decks; the notes and cards are inserted
+    in two batches (genanki's per-note path is the slow part of large builds), and the zip
+    gets fixed dates so the bytes are reproducible."""
     import itertools
 
     with tempfile.TemporaryDirectory(prefix="snri-quiz-") as tmp:
         db_path = Path(tmp) / "collection.anki2"
         connection = sqlite3.connect(db_path)
         try:
-            package.write_to_db(connection.cursor(), timestamp, itertools.count(timestamp * 1000))
+            cursor = connection.cursor()
+            genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(timestamp * 1000))
+            ids = itertools.count(timestamp * 1000)
+            deck_ids = {name: subdeck_id(deck, name) for name in {s.deck_name for s in specs}}
+            notes, cards = [], []
+            for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
+                note_id = next(ids)
+                notes.append((note_id, spec.guid, NOTE_TYPES[spec.note_type].id, mod, -1, " " + " ".join(spec.tags) + " ",
+                              "\x1f".join(spec.fields), spec.fields[0], 0, 0, ""))
+                deck_id = deck_ids[spec.deck_name]
+                for ordinal in range(spec.cards):
+                    cards.append((next(ids), note_id, deck_id, ordinal, mod, -1, 0, 0, position,
+                                  0, 0, 0, 0, 0, 0, 0, 0, ""))
+            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+            cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             connection.commit()
         finally:
             connection.close()
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                archive.writestr(info, data)
+                archive.writestr(info, data, compresslevel=1)

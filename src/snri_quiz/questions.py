@@ -92,8 +92,11 @@ class _Truth:
     def __init__(self, deck: Deck):
         self.deck = deck
         self.facts: dict[tuple[str, str], list[Fact]] = {}
+        self.by_attribute: dict[str, list[Fact]] = {}
+        self.order = {fact.id: index for index, fact in enumerate(deck.facts)}
         for fact in deck.facts:
             self.facts.setdefault((fact.subject, fact.attribute), []).append(fact)
+            self.by_attribute.setdefault(fact.attribute, []).append(fact)
         self._not_false: dict[tuple[str, str], frozenset[str]] = {}
         self.holders: dict[tuple[str, str], set[str]] = {}
         self.values: dict[str, list[str]] = {}
@@ -134,13 +137,18 @@ class _Truth:
         return subject in self.holding(fact)
 
 
+def _rng(question: str, salt: int = 0) -> random.Random:
+    """A generator seeded from a question id (hex after the 'q') and a salt: cheap and stable."""
+    return random.Random(int(question[1:], 16) * 1_000_003 + salt)
+
+
 def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> list[str] | None:
     """n distinct (after normalising) members of `pool` that satisfy `ok`, chosen by `key`.
 
     Deterministic for a given key and pool order. Large pools are sampled rather than
     filtered whole, so choosing stays cheap when a deck has thousands of drugs.
     """
-    rng = random.Random(key)
+    rng = _rng(key)
     if len(pool) > 64:
         chosen: dict[str, str] = {}
         for _ in range(40 * n):
@@ -186,8 +194,10 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
     return tuple(out)
 
 
-def _facts_for(template: Template, deck: Deck) -> list[Fact]:
-    facts = [f for f in deck.facts if f.attribute in template.attributes]
+def _facts_for(template: Template, truth: _Truth) -> list[Fact]:
+    facts = [f for a in template.attributes for f in truth.by_attribute.get(a, [])]
+    if len(template.attributes) > 1:
+        facts.sort(key=lambda f: truth.order[f.id])
     for field in template.requires:
         facts = [f for f in facts if getattr(f, field)]
     if template.ask == "statement":
@@ -196,7 +206,7 @@ def _facts_for(template: Template, deck: Deck) -> list[Fact]:
 
 
 def _questions(template: Template, deck: Deck, truth: _Truth, seed: int) -> Iterator[Question]:
-    facts = _facts_for(template, deck)
+    facts = _facts_for(template, truth)
     maker = _Maker(template, deck, truth, seed)
     if template.ask in ("earliest", "latest"):
         yield from maker.extremes(facts)
@@ -273,7 +283,7 @@ class _Maker:
         if kind == "mcq":
             assert wrong is not None
             shuffled = [answer, *wrong]
-            random.Random(f"{self.seed}|{qid}").shuffle(shuffled)
+            _rng(qid, self.seed).shuffle(shuffled)
             options, index = tuple(shuffled), shuffled.index(answer)
         elif kind == "tf":
             options, index = TF_OPTIONS, TF_OPTIONS.index(answer)

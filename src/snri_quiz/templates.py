@@ -68,7 +68,9 @@ class Template:
 
 
 def render(template: JinjaTemplate, context: dict[str, Any]) -> str:
-    return " ".join(template.render(context).split())
+    """Render with `context` as the whole namespace (shared: no copy, no Jinja globals), spaces folded."""
+    text = "".join(template.root_render_func(template.new_context(context, shared=True)))
+    return " ".join(text.split())
 
 
 def load_templates(path: Path | str, deck: Deck) -> tuple[Template, ...]:
