@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,19 @@ import pytest
 from snri_quiz.content import Content, bundled_deck, bundled_templates, load_content
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests (and the commands they start) use their own question cache, never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    before = os.environ.get("SNRI_QUIZ_CACHE")
+    os.environ["SNRI_QUIZ_CACHE"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["SNRI_QUIZ_CACHE"]
+    else:
+        os.environ["SNRI_QUIZ_CACHE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz.content import Content, load_content
+from snri_quiz.content import Content, bundled_templates, load_content
 from snri_quiz.errors import UsageError
 from snri_quiz.facts import normalize
 from snri_quiz.questions import generate, select, unused_facts
+from snri_quiz.templates import load_templates
 
 from .conftest import replace_in
 
@@ -49,7 +50,7 @@ def test_same_seed_same_questions_and_option_order(content: Content) -> None:
 
 
 def test_seed_changes_option_order_but_not_options(content: Content) -> None:
-    other = generate(content.deck, content.templates, seed=99)
+    other = generate(content.deck, load_templates(bundled_templates(), content.deck), seed=99)
     pairs = list(zip(content.bank, other, strict=True))
     assert all(a.id == b.id and sorted(a.options) == sorted(b.options) for a, b in pairs)
     assert any(a.options != b.options for a, b in pairs if a.kind == "mcq")
@@ -212,3 +213,22 @@ def test_selection_filters_and_count(content: Content) -> None:
         select(content.bank, content.deck, topics=["brands"])
     with pytest.raises(UsageError, match="unknown drug 'prozac'"):
         select(content.bank, content.deck, drugs=["prozac"])
+
+
+def test_cache_is_keyed_by_every_input(deck_copy: Path, private_cache: Path) -> None:
+    first = load_content(deck_copy)
+    entries = set(private_cache.glob("bank-*.pickle"))
+    assert entries, "a successful load is cached"
+    assert load_content(deck_copy) == first
+    assert set(private_cache.glob("bank-*.pickle")) == entries, "the second load is a cache hit"
+    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "Savella reached pharmacies", "Savella reached US pharmacies")
+    edited = load_content(deck_copy)
+    assert edited != first and any("US pharmacies" in q.explanation for q in edited.bank)
+    assert load_content(deck_copy, seed=4) != edited, "the seed is part of the key"
+
+
+def test_damaged_cache_entry_is_rebuilt(deck_copy: Path, private_cache: Path) -> None:
+    good = load_content(deck_copy)
+    for entry in private_cache.glob("bank-*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert load_content(deck_copy) == good

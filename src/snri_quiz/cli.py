@@ -105,7 +105,7 @@ def check(deck: Path | None, templates: Path | None) -> None:
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
     click.echo(f"  sources     {len(d.sources)}")
-    click.echo(f"  templates   {len(content.templates)}")
+    click.echo(f"  templates   {content.template_count}")
     click.echo(f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")")
     if unused:
         click.echo(f"  facts no question uses: {len(unused)}")

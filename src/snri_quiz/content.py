@@ -1,19 +1,31 @@
-"""Where the bundled deck and templates live, and loading deck + templates + questions in one call."""
+"""Where the bundled deck and templates live, and loading deck + templates + questions in one call.
+
+Generating the questions of a large deck takes a while, so the validated deck and its
+questions are cached, keyed by a hash of every input: the deck and template files, the
+seed, and snri-quiz's own code. Any change to any of them is a cache miss; a damaged or
+unreadable cache entry is ignored and rebuilt. The cache lives in the user's cache
+directory (platformdirs), `$SNRI_QUIZ_HOME/cache` when that is set, or
+`$SNRI_QUIZ_CACHE`; `SNRI_QUIZ_CACHE=off` turns it off.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from .facts import Deck, load_deck
-from .questions import Question, generate
-from .templates import Template, load_templates
+from .facts import Deck
+from .questions import Question
+
+_FORMAT = 1
+_KEEP = 8
 
 
 def _bundled(name: str) -> Path:
     """Inside an installed wheel the data sits in the package; in a checkout, at the repo root."""
-    packaged = Path(str(resources.files("snri_quiz"))) / name
+    packaged = Path(__file__).resolve().parent / name
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / name
@@ -29,18 +41,91 @@ def bundled_templates() -> Path:
 
 @dataclass(frozen=True)
 class Content:
-    """A validated deck, its templates and every question they make."""
+    """A validated deck and every question its templates make."""
 
     deck: Deck
     """The knowledge base."""
-    templates: tuple[Template, ...]
-    """The question templates."""
     bank: tuple[Question, ...]
     """Every question, in template then fact order."""
+    template_count: int
+    """How many templates made them."""
 
 
 def load_content(deck: Path | str | None = None, templates: Path | str | None = None, seed: int = 0) -> Content:
-    """Load and validate everything; raise InvalidContent with every problem found."""
-    loaded = load_deck(deck or bundled_deck())
-    loaded_templates = load_templates(templates or bundled_templates(), loaded)
-    return Content(loaded, loaded_templates, generate(loaded, loaded_templates, seed))
+    """Load and validate everything (or reuse the cached result); raise InvalidContent with every problem."""
+    deck_dir = Path(deck) if deck is not None else bundled_deck()
+    template_dir = Path(templates) if templates is not None else bundled_templates()
+    cache = _cache_dir()
+    key = _fingerprint(deck_dir, template_dir, seed) if cache is not None else None
+    if cache is not None and key is not None:
+        hit = _read_cache(cache / f"bank-{key}.pickle")
+        if hit is not None:
+            return hit
+    content = _generate(deck_dir, template_dir, seed)
+    if cache is not None and key is not None:
+        _write_cache(cache, f"bank-{key}.pickle", content)
+    return content
+
+
+def _generate(deck_dir: Path, template_dir: Path, seed: int) -> Content:
+    from .facts import load_deck
+    from .questions import generate
+    from .templates import load_templates
+
+    loaded = load_deck(deck_dir)
+    loaded_templates = load_templates(template_dir, loaded)
+    return Content(loaded, generate(loaded, loaded_templates, seed), len(loaded_templates))
+
+
+def _cache_dir() -> Path | None:
+    setting = os.environ.get("SNRI_QUIZ_CACHE")
+    if setting == "off":
+        return None
+    if setting:
+        return Path(setting)
+    home = os.environ.get("SNRI_QUIZ_HOME")
+    if home:
+        return Path(home) / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("snri-quiz", appauthor=False))
+
+
+def _fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
+    """Hash of every input; None when an input cannot be read (then loading reports it)."""
+    digest = hashlib.sha256(f"{_FORMAT}|{seed}|{deck_dir.resolve()}|{template_dir.resolve()}".encode())
+    code = Path(__file__).parent
+    try:
+        for root, pattern in ((code, "*.py"), (code, "*.typ"), (deck_dir, "**/*.yaml"), (template_dir, "*.yaml")):
+            if not root.is_dir():
+                return None
+            for path in sorted(root.glob(pattern)):
+                digest.update(f"\0{path.relative_to(root)}\0".encode())
+                digest.update(path.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:40]
+
+
+def _read_cache(path: Path) -> Content | None:
+    try:
+        with path.open("rb") as handle:
+            content = pickle.load(handle)  # noqa: S301 - our own cache, written by this code
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
+        return None
+    return content if isinstance(content, Content) else None
+
+
+def _write_cache(folder: Path, name: str, content: Content) -> None:
+    from .errors import OutputError
+    from .files import write_atomic
+
+    try:
+        write_atomic(folder / name, pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+        entries = sorted(folder.glob("bank-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[_KEEP:]:
+            stale.unlink(missing_ok=True)
+    except (OutputError, OSError):
+        pass  # a cache that cannot be written only costs time

@@ -318,10 +318,10 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
 
 def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> bytes:
     """Typeset with Typst (the `typst` package: self-contained, reproducible)."""
-    from importlib import resources
+    from pathlib import Path
 
     import typst
 
-    source = (resources.files("snri_quiz") / "exam.typ").read_bytes()
+    source = (Path(__file__).parent / "exam.typ").read_bytes()
     payload = json.dumps({**data, "paper": paper, "key": key}, ensure_ascii=False)
     return bytes(typst.compile(source, sys_inputs={"data": payload}, ignore_system_fonts=True))

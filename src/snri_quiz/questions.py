@@ -14,13 +14,23 @@ import random
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 
 from .errors import InvalidContent, Problem, UsageError
 from .facts import Deck, Fact, PartialDate, normalize
-from .templates import Template, render
+
+if TYPE_CHECKING:
+    from .templates import Template
+
+
+def render(template: Any, context: dict[str, Any]) -> str:
+    """templates.render, imported on first use so that loading cached questions skips Jinja2."""
+    from .templates import render as render_template
+
+    return render_template(template, context)
+
 
 BLANK = "_____"
 MODES = {
