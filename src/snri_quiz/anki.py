@@ -154,8 +154,9 @@ class NoteSpec:
     cards: int
 
     def content_hash(self) -> str:
-        payload = json.dumps([self.note_type, NOTE_TYPES[self.note_type].id, self.fields, self.tags, self.deck_name])
-        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+        """Hash of everything Anki stores for the note (fields, tags, deck and note type)."""
+        parts = (self.note_type, str(NOTE_TYPES[self.note_type].id), *self.fields, " ".join(self.tags), self.deck_name)
+        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -225,10 +226,14 @@ def subdeck_name(deck: Deck, topic: str) -> str:
     return f"{deck.name}::{deck.topics[topic]}"
 
 
-def note_spec(deck: Deck, q: Question) -> NoteSpec:
+def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str] | None = None) -> NoteSpec:
     """The note for one question (field text escaped as HTML)."""
     topic = _e(deck.topics[q.topic])
-    explanation, sources = _e(q.explanation), _sources_html(deck, q.sources)
+    if sources_cache is None:
+        sources = _sources_html(deck, q.sources)
+    else:
+        sources = sources_cache.get(q.sources) or sources_cache.setdefault(q.sources, _sources_html(deck, q.sources))
+    explanation = _e(q.explanation)
     cards = 1
     if q.kind == "mcq":
         letter = LETTERS[q.answer_index or 0]
@@ -318,7 +323,8 @@ def build_package(
     deck = content.deck
     topics, drugs = tuple(topics), tuple(drugs)
     questions = filter_questions(content.bank, deck, topics=topics, drugs=drugs)
-    specs = [note_spec(deck, q) for q in questions]
+    sources_cache: dict[tuple[str, ...], str] = {}
+    specs = [note_spec(deck, q, sources_cache) for q in questions]
     ensure_folder(out_dir)
     target = out_dir / f"{deck.name}.apkg"
 
@@ -374,6 +380,8 @@ def _write_apkg(decks: list[genanki.Deck], specs: Sequence[NoteSpec], mods: Sequ
         db_path = Path(tmp) / "collection.anki2"
         connection = sqlite3.connect(db_path)
         try:
+            connection.execute("PRAGMA journal_mode = OFF")  # a scratch file, renamed only when complete
+            connection.execute("PRAGMA synchronous = OFF")
             cursor = connection.cursor()
             genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(timestamp * 1000))
             ids = itertools.count(timestamp * 1000)

@@ -7,17 +7,18 @@ them, so `snri-quiz --help` stays instant.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
 from .errors import InvalidContent, OutputError, ProgressError, SnriQuizError, UsageError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _fail(lines: list[str], code: int = 2) -> NoReturn:
@@ -45,9 +46,9 @@ class _Group(click.Group):
 def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--deck and --templates, shared by every command that reads facts."""
 
-    @click.option("--deck", "deck", type=click.Path(path_type=Path), default=None,
+    @click.option("--deck", "deck", type=click.Path(), default=None,
                   help="Deck folder (default: the bundled SNRI deck).")
-    @click.option("--templates", "templates", type=click.Path(path_type=Path), default=None,
+    @click.option("--templates", "templates", type=click.Path(), default=None,
                   help="Templates folder (default: the bundled templates).")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -136,6 +137,8 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
     if subject is not None and subject not in subjects:
         raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(subjects)})")
     if as_json:
+        import json
+
         click.echo(json.dumps(facts_as_records(d, subject), ensure_ascii=False, indent=2))
         return
     for name in subjects:
@@ -156,7 +159,7 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
 @selection_options
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle",
                                                     "json"]), default="json", show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,
               help="File to write (default: standard output; required for pdf).")
 @click.option("--forms", type=int, default=1, show_default=True,
               help="Printable formats: how many versions (A, B, ...), each shuffled differently.")
@@ -178,11 +181,14 @@ def export(deck: Path | None, templates: Path | None, seed: int, count: int | No
       snri-quiz export --format pdf --forms 2 --count 20 -o exam.pdf
       snri-quiz export --format moodle --topic brand_names -o brands.xml
     """
+    from pathlib import Path
+
     from . import export as ex
     from .content import load_content
     from .files import write_atomic
     from .questions import select
 
+    output = Path(output) if output is not None else None
     printable = fmt in ex.PRINTABLE
     if forms < 1:
         raise UsageError("--forms must be at least 1")
@@ -226,7 +232,7 @@ def export(deck: Path | None, templates: Path | None, seed: int, count: int | No
 
 @cli.command()
 @content_options
-@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+@click.option("-o", "--output", "out_dir", type=click.Path(), default="dist", show_default=True,
               help="Folder to write the .apkg into.")
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
 @click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
@@ -242,11 +248,13 @@ def build(deck: Path | None, templates: Path | None, out_dir: Path, topics: tupl
       snri-quiz build -o dist
       snri-quiz build --topic brand_names --drug duloxetine -o dist
     """
+    from pathlib import Path
+
     from .anki import build_package
     from .content import load_content
 
     content = load_content(deck, templates)
-    result = build_package(content, out_dir, topics=topics, drugs=drugs)
+    result = build_package(content, Path(out_dir), topics=topics, drugs=drugs)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Wrote {result.path} ({result.notes} notes, {result.cards} cards)")

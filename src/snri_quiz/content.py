@@ -19,7 +19,7 @@ from pathlib import Path
 from .facts import Deck
 from .questions import Question
 
-_FORMAT = 1
+_FORMAT = 2
 _KEEP = 8
 
 
@@ -110,12 +110,23 @@ def _fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
 def _read_cache(path: Path) -> Content | None:
     try:
         with path.open("rb") as handle:
-            content = pickle.load(handle)  # noqa: S301 - our own cache, written by this code
+            version, deck, count, rows = pickle.load(handle)  # noqa: S301 - our own cache, written by this code
+        if version != _FORMAT or not isinstance(deck, Deck):
+            return None
+        # Questions travel as tuples of field values: much faster to unpickle than objects.
+        return Content(deck, tuple(Question(*row) for row in rows), count)
     except FileNotFoundError:
         return None
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
         return None
-    return content if isinstance(content, Content) else None
+
+
+def astuple_shallow(question: Question) -> tuple[object, ...]:
+    """The question's field values in declaration order (dataclasses.astuple would deep-copy)."""
+    return tuple(getattr(question, name) for name in _QUESTION_FIELDS)
+
+
+_QUESTION_FIELDS = tuple(Question.__dataclass_fields__)
 
 
 def _write_cache(folder: Path, name: str, content: Content) -> None:
@@ -123,7 +134,9 @@ def _write_cache(folder: Path, name: str, content: Content) -> None:
     from .files import write_atomic
 
     try:
-        write_atomic(folder / name, pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+        rows = [astuple_shallow(q) for q in content.bank]
+        payload = (_FORMAT, content.deck, content.template_count, rows)
+        write_atomic(folder / name, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         entries = sorted(folder.glob("bank-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in entries[_KEEP:]:
             stale.unlink(missing_ok=True)

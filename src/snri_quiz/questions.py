@@ -108,6 +108,7 @@ class _Truth:
             self.facts.setdefault((fact.subject, fact.attribute), []).append(fact)
             self.by_attribute.setdefault(fact.attribute, []).append(fact)
         self._not_false: dict[tuple[str, str], frozenset[str]] = {}
+        self._holding: dict[tuple[str, str, tuple[str, ...]], frozenset[str]] = {}
         self.holders: dict[tuple[str, str], set[str]] = {}
         self.values: dict[str, list[str]] = {}
         first_seen: dict[str, dict[str, str]] = {}
@@ -135,12 +136,16 @@ class _Truth:
             self._not_false[key] = frozenset(forms)
         return self._not_false[key]
 
-    def holding(self, fact: Fact) -> set[str]:
+    def holding(self, fact: Fact) -> frozenset[str]:
         """Subjects for which the fact's value (or an alias of it) may be true."""
-        out: set[str] = set()
-        for form in (display(fact), *fact.aliases):
-            out |= self.holders.get((fact.attribute, normalize(form)), set())
-        return out
+        key = (fact.attribute, display(fact), fact.aliases)
+        found = self._holding.get(key)
+        if found is None:
+            out: set[str] = set()
+            for form in (display(fact), *fact.aliases):
+                out |= self.holders.get((fact.attribute, normalize(form)), set())
+            found = self._holding[key] = frozenset(out)
+        return found
 
     def may_be_true(self, subject: str, fact: Fact) -> bool:
         """Could `fact`'s value (or one of its aliases) also be true for `subject`?"""
@@ -240,6 +245,7 @@ class _Maker:
         self.t, self.deck, self.truth, self.seed = template, deck, truth, seed
         self.false_used: set[tuple[str, str, str]] = set()
         self.by_name = {d.name: d.subject for d in deck.drugs}
+        self.names = list(self.by_name)
 
     # -- shared pieces ---------------------------------------------------------------
     def context(self, fact: Fact, **extra: Any) -> dict[str, Any]:
@@ -349,9 +355,8 @@ class _Maker:
 
     def wrong_subjects(self, fact: Fact, key: str, n: int = 3) -> list[str] | None:
         """n drugs for which the fact's value is false."""
-        holding = self.truth.holding(fact) | {fact.subject}
-        by_name = self.by_name
-        return pick(key, list(by_name), lambda name: by_name[name] not in holding, n)
+        holding, own, by_name = self.truth.holding(fact), fact.subject, self.by_name
+        return pick(key, self.names, lambda name: by_name[name] != own and by_name[name] not in holding, n)
 
     def cloze_pair(self, text: str, answer: str, ctx: dict[str, Any]) -> tuple[str, str]:
         """(prompt with a blank, Anki cloze text) from a template whose `blank` marks the gap."""
@@ -377,7 +382,7 @@ class _Maker:
                 answer = self.deck.subject_name(fact.text) if fact.text in subjects else answer
                 excluded = self.truth.not_false(fact.subject, fact.attribute)
                 by_name = self.by_name
-                wrong = pick(qid, list(by_name), lambda name: by_name[name] != fact.subject
+                wrong = pick(qid, self.names, lambda name: by_name[name] != fact.subject
                              and normalize(by_name[name]) not in excluded and normalize(name) != normalize(answer), 3)
             else:
                 wrong = self.wrong_values(fact, qid, 3)
@@ -452,13 +457,14 @@ class _Maker:
             confirmed = [d for d in self.deck.drugs if d.subject in holders]
             if len(confirmed) < 3:
                 continue
+            confirmed_names = [d.name for d in confirmed]
+            chosen = {d.name: d.subject for d in confirmed}
             for drug in self.deck.drugs:
                 if drug.subject in possibly or drug.subject in holders:
                     continue
                 qid = question_id(self.t.id, normalize(display(group[0])), "not", drug.subject)
-                wrong = pick(qid, [d.name for d in confirmed], lambda _: True, 3)
+                wrong = pick(qid, confirmed_names, lambda _: True, 3)
                 assert wrong is not None
-                chosen = {d.name: d.subject for d in confirmed}
                 # the answer's own list of values (closed) backs the "NOT", the others' facts the rest
                 used = [holders[chosen[w]] for w in wrong] + self.truth.of(drug.subject, group[0].attribute)
                 ctx = self.context(group[0], drug=drug.name, answer=drug.name)
