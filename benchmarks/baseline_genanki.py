@@ -24,8 +24,15 @@ def main(dump: str, target: str) -> None:
             deck = decks.get(note["deck"])
             if deck is None:
                 deck = decks[note["deck"]] = genanki.Deck(len(decks) + 1, note["deck"])
-            deck.add_note(genanki.Note(model=models[note["type"]], fields=note["fields"], tags=note["tags"],
-                                       guid=note["guid"], due=position))
+            deck.add_note(
+                genanki.Note(
+                    model=models[note["type"]],
+                    fields=note["fields"],
+                    tags=note["tags"],
+                    guid=note["guid"],
+                    due=position,
+                )
+            )
     genanki.Package(list(decks.values())).write_to_file(target, timestamp=1_700_000_000)
 
 

@@ -38,8 +38,13 @@ PY = sys.executable
 def measure(argv: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
     """(seconds, peak MiB) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     if stdin is not None:
         assert proc.stdin is not None
         proc.stdin.write(stdin.encode())
@@ -61,8 +66,18 @@ def dump_notes(deck: Path, target: Path) -> int:
     with target.open("w", encoding="utf-8") as handle:
         for q in content.bank:
             spec = note_spec(content.deck, q)
-            handle.write(json.dumps({"type": spec.note_type, "fields": list(spec.fields), "tags": list(spec.tags),
-                                     "guid": spec.guid, "deck": spec.deck_name}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "type": spec.note_type,
+                        "fields": list(spec.fields),
+                        "tags": list(spec.tags),
+                        "guid": spec.guid,
+                        "deck": spec.deck_name,
+                    }
+                )
+                + "\n"
+            )
     return len(content.bank)
 
 
@@ -78,24 +93,31 @@ def size_run(n: int, work: Path) -> dict[str, object]:
     measure([*quiz, "build", "--deck", str(deck), "-o", str(work / "first")], env=warm)  # lock file + cache
     rows["build"] = measure([*quiz, "build", "--deck", str(deck), "-o", str(work / f"out{n}")], env=cold)
     rows["build_warm"] = measure([*quiz, "build", "--deck", str(deck), "-o", str(work / f"warm{n}")], env=warm)
-    rows["baseline"] = measure([PY, str(HERE / "baseline_genanki.py"), str(work / f"notes{n}.jsonl"),
-                                str(work / f"baseline{n}.apkg")])
-    rows["pdf"] = measure([*quiz, "export", "--deck", str(deck), "--format", "pdf", "--count", "100",
-                           "-o", str(work / f"exam{n}.pdf")], env=cold)
+    rows["baseline"] = measure(
+        [PY, str(HERE / "baseline_genanki.py"), str(work / f"notes{n}.jsonl"), str(work / f"baseline{n}.apkg")]
+    )
+    rows["pdf"] = measure(
+        [*quiz, "export", "--deck", str(deck), "--format", "pdf", "--count", "100", "-o", str(work / f"exam{n}.pdf")],
+        env=cold,
+    )
     return rows
 
 
 def startup(work: Path) -> dict[str, float]:
     exe = shutil.which("snri-quiz")
     help_cmd = [exe, "--help"] if exe else [PY, "-m", "snri_quiz", "--help"]
-    runs = 25
-    help_times = sorted(measure(help_cmd)[0] for _ in range(runs))
-    click_times = sorted(measure([PY, "-c", "import click"])[0] for _ in range(runs))
+    help_times, click_times = [], []
+    for _ in range(25):  # interleaved, so both see the same machine conditions
+        help_times.append(measure(help_cmd)[0])
+        click_times.append(measure([PY, "-c", "import click"])[0])
     env = {**os.environ, "SNRI_QUIZ_HOME": str(work / "home")}
     firsts = []
     for _ in range(7):
-        play = [exe, "play", "--count", "1", "--cram"] if exe else [PY, "-m", "snri_quiz", "play", "--count", "1",
-                                                                    "--cram"]
+        play = (
+            [exe, "play", "--count", "1", "--cram"]
+            if exe
+            else [PY, "-m", "snri_quiz", "play", "--count", "1", "--cram"]
+        )
         start = time.perf_counter()
         proc = subprocess.Popen(play, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert proc.stdout is not None and proc.stdin is not None
@@ -105,8 +127,11 @@ def startup(work: Path) -> dict[str, float]:
         proc.stdin.write(b"q\n")
         proc.stdin.close()
         proc.wait()
-    return {"help": statistics.median(help_times), "click": statistics.median(click_times),
-            "play_first": statistics.median(firsts)}
+    return {
+        "help": statistics.median(help_times),
+        "click": statistics.median(click_times),
+        "play_first": statistics.median(firsts),
+    }
 
 
 def report(sizes: list[dict[str, object]], start: dict[str, float]) -> str:
@@ -131,9 +156,11 @@ def report(sizes: list[dict[str, object]], start: dict[str, float]) -> str:
     for row in sizes:
         build, warm, base = row["build"], row["build_warm"], row["baseline"]
         rate = row["notes"] / build[0]  # type: ignore[index,operator]
-        lines.append(f"| {row['drugs']} | {row['notes']} | {fmt(row['check'])} | {fmt(build)} | {fmt(warm)} "
-                     f"| {fmt(base)} | {build[0] / base[0]:.2f} | {warm[0] / base[0]:.2f} "  # type: ignore[index]
-                     f"| {fmt(row['pdf'])} | {rate:,.0f} |")
+        lines.append(
+            f"| {row['drugs']} | {row['notes']} | {fmt(row['check'])} | {fmt(build)} | {fmt(warm)} "
+            f"| {fmt(base)} | {build[0] / base[0]:.2f} | {warm[0] / base[0]:.2f} "  # type: ignore[index]
+            f"| {fmt(row['pdf'])} | {rate:,.0f} |"
+        )
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         factor = large["drugs"] / small["drugs"]  # type: ignore[operator]
@@ -147,7 +174,7 @@ def report(sizes: list[dict[str, object]], start: dict[str, float]) -> str:
         "",
         "Start-up (median of repeated runs):",
         "",
-        f"- `snri-quiz --help`: {start['help'] * 1000:.0f} ms; `python -c \"import click\"`: "
+        f'- `snri-quiz --help`: {start["help"] * 1000:.0f} ms; `python -c "import click"`: '
         f"{start['click'] * 1000:.0f} ms; ratio {ratio:.2f}",
         f"- `snri-quiz play`, first question on the bundled deck: {start['play_first'] * 1000:.0f} ms",
     ]
@@ -161,18 +188,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="snri-bench-") as tmp:
         work = Path(tmp)
+        start = startup(work)  # first, on a quiet machine
         sizes = []
         for n in args.sizes:
             print(f"measuring {n} drugs ...", file=sys.stderr)
             sizes.append(size_run(n, work))
-        start = startup(work)
     text = report(sizes, start)
     print(text)
     if args.write:
         target = HERE / "RESULTS.md"
         notes = ""
         if target.exists() and "\n## Notes" in target.read_text():
-            notes = target.read_text()[target.read_text().index("\n## Notes"):]
+            notes = target.read_text()[target.read_text().index("\n## Notes") :]
         target.write_text(text + notes)
 
 

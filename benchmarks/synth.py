@@ -20,8 +20,12 @@ from snri_quiz.content import bundled_deck
 
 SYLLABLES = "ve la fa xi du lo mil na ci pran zo ri ta bel mo ne so ga tor vi pe du ka lin fen dro".split()
 SUFFIXES = ["xine", "pram", "zole", "tine", "lone", "mide", "pine", "fax"]
-INDICATIONS = [f"condition {c}" for c in "abcdefghijklmnopqrstuvwxyz"] + ["major depressive disorder", "fibromyalgia",
-                                                                         "generalized anxiety disorder", "panic disorder"]
+INDICATIONS = [f"condition {c}" for c in "abcdefghijklmnopqrstuvwxyz"] + [
+    "major depressive disorder",
+    "fibromyalgia",
+    "generalized anxiety disorder",
+    "panic disorder",
+]
 REACTIONS = [f"reaction {i}" for i in range(40)]
 WARNINGS = [f"warning {i}" for i in range(30)]
 SELECTIVITY = ["serotonin-preferring", "norepinephrine-preferring", "roughly balanced"]
@@ -39,12 +43,21 @@ def _date(rng: random.Random) -> str:
     return f"{rng.randint(1960, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
 
 
-def drug_facts(rng: random.Random, subject: str, brands: list[str], others: list[str], sources: list[str]) -> list[dict]:
+def drug_facts(
+    rng: random.Random, subject: str, brands: list[str], others: list[str], sources: list[str]
+) -> list[dict]:
     facts: list[dict] = []
 
     def add(local: str, attribute: str, value: object, **extra: object) -> None:
-        facts.append({"id": local, "attribute": attribute, "value": value,
-                      "sources": rng.sample(sources, rng.randint(1, 2)), **extra})
+        facts.append(
+            {
+                "id": local,
+                "attribute": attribute,
+                "value": value,
+                "sources": rng.sample(sources, rng.randint(1, 2)),
+                **extra,
+            }
+        )
 
     for i, brand in enumerate(brands):
         add(f"brand-{i}", "brand_names_us", brand, note=f"Brand {i + 1} of {subject}.")
@@ -73,10 +86,18 @@ def drug_facts(rng: random.Random, subject: str, brands: list[str], others: list
     for i, warning in enumerate(rng.sample(WARNINGS, rng.randint(4, 10))):
         extra = {"hint": f"A clue to {warning}."} if i % 3 == 0 else {}
         add(f"warn-{i}", "serious_warnings", warning, **extra)
-    add("ci-maoi", "contraindications", f"an MAOI within {rng.choice([5, 7])} days of stopping {subject}",
-        answer="an MAOI")
-    add("ci-linezolid", "contraindications", f"starting {subject} with linezolid or intravenous methylene blue",
-        answer="linezolid")
+    add(
+        "ci-maoi",
+        "contraindications",
+        f"an MAOI within {rng.choice([5, 7])} days of stopping {subject}",
+        answer="an MAOI",
+    )
+    add(
+        "ci-linezolid",
+        "contraindications",
+        f"starting {subject} with linezolid or intravenous methylene blue",
+        answer="linezolid",
+    )
     washout = rng.choice([5, 7])
     add("maoi-washout", "maoi_washout_days", washout, aliases=[f"{washout} days"])
     add("after-maoi", "days_after_maoi", 14, aliases=["14 days"])
@@ -94,8 +115,15 @@ def make_deck(folder: Path, n_drugs: int, seed: int = 0) -> Path:
     manifest.update(name=f"Synthetic {n_drugs}", id=1_000_000_000 + n_drugs)
     (folder / "deck.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
     registry = yaml.safe_load((bundled / "sources.yaml").read_text())
-    registry["sources"] += [{"id": f"synthetic-{i}", "kind": "label", "title": f"Synthetic label {i}",
-                             "url": f"https://example.org/label/{i}"} for i in range(200)]
+    registry["sources"] += [
+        {
+            "id": f"synthetic-{i}",
+            "kind": "label",
+            "title": f"Synthetic label {i}",
+            "url": f"https://example.org/label/{i}",
+        }
+        for i in range(200)
+    ]
     (folder / "sources.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
     shutil.copy(bundled / "concepts.yaml", folder / "concepts.yaml")
     sources = [f"synthetic-{i}" for i in range(200)]
@@ -104,8 +132,11 @@ def make_deck(folder: Path, n_drugs: int, seed: int = 0) -> Path:
     brand_used: set[str] = set()
     for index, subject in enumerate(names):
         brands = [_name(rng, brand_used).capitalize() + "ex" for _ in range(rng.randint(1, 3))]
-        document = {"drug": subject, "name": subject.capitalize(),
-                    "facts": drug_facts(rng, subject, brands, names[:index], sources)}
+        document = {
+            "drug": subject,
+            "name": subject.capitalize(),
+            "facts": drug_facts(rng, subject, brands, names[:index], sources),
+        }
         (folder / "drugs" / f"{subject}.yaml").write_text(yaml.safe_dump(document, sort_keys=False, width=200))
     return folder
 

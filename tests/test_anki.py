@@ -114,8 +114,11 @@ def test_update_round_trip_keeps_history(deck_copy: Path, tmp_path: Path, collec
     assert revlog == 3
 
     # edit one fact: its note text appears in the questions built from it alone
-    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "Savella reached pharmacies around April 2009.",
-               "Savella reached US pharmacies around April 2009.")
+    replace_in(
+        deck_copy / "drugs" / "milnacipran.yaml",
+        "Savella reached pharmacies around April 2009.",
+        "Savella reached US pharmacies around April 2009.",
+    )
     new = load_content(deck_copy)
     old_specs = {note_spec(old.deck, q).guid: note_spec(old.deck, q) for q in old.bank}
     affected = [s.guid for s in (note_spec(new.deck, q) for q in new.bank) if s != old_specs[s.guid]]
@@ -150,8 +153,11 @@ def test_new_cards_keep_the_authored_order(built, collection: Collection) -> Non
 
 
 def test_field_text_is_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
-    replace_in(deck_copy / "drugs" / "duloxetine.yaml", "note: Approved 2019-07-19 (Sun Pharma).",
-               "note: 'Approved 2019-07-19 (Sun Pharma) <script>alert(1)</script> and a < b & c.'")
+    replace_in(
+        deck_copy / "drugs" / "duloxetine.yaml",
+        "note: Approved 2019-07-19 (Sun Pharma).",
+        "note: 'Approved 2019-07-19 (Sun Pharma) <script>alert(1)</script> and a < b & c.'",
+    )
     result = build_package(load_content(deck_copy), tmp_path / "dist")
     _import(collection, result.path)
     notes = collection.find_notes('"Explanation:*alert(1)*"')
@@ -168,8 +174,9 @@ def test_invalid_deck_writes_nothing(deck_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "dist"
     result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(out)])
     assert result.exit_code == 2
-    assert result.stderr.strip().endswith("facts[first-approval].value: '2004-13-03' is not a date "
-                                          "(use YYYY, YYYY-MM or YYYY-MM-DD)")
+    assert result.stderr.strip().endswith(
+        "facts[first-approval].value: '2004-13-03' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
+    )
     assert not out.exists()
 
 
@@ -182,8 +189,20 @@ def test_unwritable_output_folder(deck_copy: Path, tmp_path: Path) -> None:
 
 
 def test_build_command_prints_path_and_counts(deck_copy: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(tmp_path / "out"),
-                                      "--topic", "brand_names", "--drug", "duloxetine"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "build",
+            "--deck",
+            str(deck_copy),
+            "-o",
+            str(tmp_path / "out"),
+            "--topic",
+            "brand_names",
+            "--drug",
+            "duloxetine",
+        ],
+    )
     assert result.exit_code == 0, result.output
     first, *rest = result.stdout.splitlines()
     assert re.fullmatch(rf"Wrote {re.escape(str(tmp_path / 'out' / 'SNRIs.apkg'))} \(\d+ notes, \d+ cards\)", first)

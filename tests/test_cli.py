@@ -14,7 +14,6 @@ from snri_quiz.cli import cli
 from snri_quiz.content import Content
 
 
-
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -41,11 +40,14 @@ def test_check_counts_everything(content: Content) -> None:
 
 def test_check_lists_unused_facts(deck_copy: Path) -> None:
     path = deck_copy / "drugs" / "duloxetine.yaml"
-    path.write_text(path.read_text() + """  - id: extra-contraindication
+    path.write_text(
+        path.read_text()
+        + """  - id: extra-contraindication
     attribute: contraindications
     value: something no template asks about (no answer field)
     sources: [label-cymbalta]
-""")
+"""
+    )
     code, out, _ = run("check", "--deck", str(deck_copy))
     assert code == 0
     assert "facts no question uses: 1" in out
@@ -69,7 +71,10 @@ def test_facts_json_records(content: Content) -> None:
     assert by_id["venlafaxine.first-approval"]["value"] == "1993"
     assert by_id["duloxetine.maoi-washout"]["value"] == 5
     assert {r["value"] for r in records if r["attribute"] == "brand_names_us" and r["subject"] == "duloxetine"} == {
-        "Cymbalta", "Drizalma Sprinkle", "Irenka"}
+        "Cymbalta",
+        "Drizalma Sprinkle",
+        "Irenka",
+    }
 
 
 def test_facts_table_for_one_drug() -> None:
@@ -86,8 +91,19 @@ def test_export_json_shape_and_determinism(tmp_path: Path) -> None:
     assert code == 0
     items = json.loads(out)
     assert len(items) == 25
-    keys = {"id", "kind", "topic", "subject", "prompt", "options", "answer", "answer_index", "accepted",
-            "explanation", "sources"}
+    keys = {
+        "id",
+        "kind",
+        "topic",
+        "subject",
+        "prompt",
+        "options",
+        "answer",
+        "answer_index",
+        "accepted",
+        "explanation",
+        "sources",
+    }
     for item in items:
         assert set(item) == keys
         if item["kind"] in ("mcq", "tf"):

@@ -110,10 +110,24 @@ def test_markdown_and_html_layout() -> None:
 
 
 def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
-    replace_in(deck_copy / "drugs" / "duloxetine.yaml", "value: Irenka",
-               "value: Irenka <script>alert('x')</script> & <b>bold</b>")
-    code, page, err = run("export", "--deck", str(deck_copy), "--format", "html", "--drug", "duloxetine",
-                          "--topic", "brand_names", "--mode", "mcq")
+    replace_in(
+        deck_copy / "drugs" / "duloxetine.yaml",
+        "value: Irenka",
+        "value: Irenka <script>alert('x')</script> & <b>bold</b>",
+    )
+    code, page, err = run(
+        "export",
+        "--deck",
+        str(deck_copy),
+        "--format",
+        "html",
+        "--drug",
+        "duloxetine",
+        "--topic",
+        "brand_names",
+        "--mode",
+        "mcq",
+    )
     assert code == 0, err
     assert "Irenka &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     body = page.split("<body>", 1)[1]
@@ -188,8 +202,11 @@ def test_anki_text_round_trips_through_csv(fmt: str, delimiter: str, content: Co
     seeded = load_content(seed=6)
     chosen = select(seeded.bank, seeded.deck, seed=6, count=40)
     assert [r[0] for r in rows] == [q.id for q in chosen]
-    expected = list(csv.reader(io.StringIO(to_anki_text(content.deck, chosen, delimiter).split("#tags column:4\n")[1]),
-                               delimiter=delimiter))
+    expected = list(
+        csv.reader(
+            io.StringIO(to_anki_text(content.deck, chosen, delimiter).split("#tags column:4\n")[1]), delimiter=delimiter
+        )
+    )
     assert rows == expected and all(len(r) == 4 for r in rows)
     assert all(r[3].split() == list(q.tags) for r, q in zip(rows, chosen, strict=True))
 
@@ -220,8 +237,9 @@ def test_same_selection_for_every_format(content: Content) -> None:
     ],
 )
 def test_bad_export_options(tmp_path: Path, args: list[str], message: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "snri_quiz", "export", *args], cwd=tmp_path, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "snri_quiz", "export", *args], cwd=tmp_path, capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert done.stderr.startswith(message)
     assert len(done.stderr.strip().splitlines()) == 1

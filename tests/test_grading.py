@@ -10,8 +10,11 @@ from snri_quiz.questions import Question
 
 
 def _find(content: Content, template: str, answer: str | None = None, prompt_part: str = "") -> Question:
-    return next(q for q in content.bank if q.template == template and (answer is None or q.answer == answer)
-                and prompt_part in q.prompt)
+    return next(
+        q
+        for q in content.bank
+        if q.template == template and (answer is None or q.answer == answer) and prompt_part in q.prompt
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +77,9 @@ def test_small_typos_are_accepted_and_flagged(content: Content, names: dict[str,
         ("Fetzima", "Levomilnacipran", "milnacipran"),
     ],
 )
-def test_another_drugs_exact_name_is_never_a_typo(content: Content, names: dict[str, str], brand: str,
-                                                  expected: str, other: str) -> None:
+def test_another_drugs_exact_name_is_never_a_typo(
+    content: Content, names: dict[str, str], brand: str, expected: str, other: str
+) -> None:
     q = _find(content, "brand-to-generic-typed", expected, brand)
     verdict = grade(q, other, names)
     assert not verdict.correct

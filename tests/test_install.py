@@ -16,17 +16,28 @@ def test_wheel_install_runs_from_an_unrelated_folder(tmp_path: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
     (wheel,) = wheels.glob("snri_quiz-*.whl")
-    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(site), "SNRI_QUIZ_HOME": str(tmp_path / "home")}
 
     def run(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "snri_quiz", *args], cwd=elsewhere, env=env,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "snri_quiz", *args],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return done.stdout
 
-    where = subprocess.run([sys.executable, "-c", "import snri_quiz.content as c; print(c.bundled_deck())"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [sys.executable, "-c", "import snri_quiz.content as c; print(c.bundled_deck())"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(site)
     assert (Path(where) / "deck.yaml").is_file() and (site / "snri_quiz" / "templates" / "drugs.yaml").is_file()
     assert "valid" in run("check").splitlines()[0]

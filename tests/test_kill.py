@@ -29,8 +29,9 @@ def _run(argv: list[str]) -> float:
 
 
 def _kill_after(argv: list[str], delay: float) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "snri_quiz", *argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snri_quiz", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

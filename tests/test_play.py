@@ -25,8 +25,14 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "snri_quiz", *args], input=stdin, capture_output=True,
-                          text=True, env=env_for(home), timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "snri_quiz", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env_for(home),
+        timeout=60,
+    )
 
 
 def exported(home: Path, *args: str) -> list[dict[str, Any]]:
@@ -78,8 +84,9 @@ def test_scripted_session_matches_export_and_scores(tmp_path: Path) -> None:
 
 def test_json_result(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "8", "--count", "3")
-    done = cli(tmp_path, "play", "--seed", "8", "--count", "3", "--json",
-               stdin="\n".join(right(q) for q in questions) + "\n")
+    done = cli(
+        tmp_path, "play", "--seed", "8", "--count", "3", "--json", stdin="\n".join(right(q) for q in questions) + "\n"
+    )
     result = json.loads(done.stdout)
     assert result["score"] == 3 and result["asked"] == 3 and result["percent"] == 100
     assert [a["id"] for a in result["answers"]] == [q["id"] for q in questions]
@@ -87,8 +94,17 @@ def test_json_result(tmp_path: Path) -> None:
 
 def test_skip_undo_quit_and_help(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "5", "--count", "4")
-    script = ["?", wrong(questions[0]), "u", right(questions[0]), "s", "u", "s", "nonsense" if
-              questions[2]["kind"] != "typed" else "s", "q"]
+    script = [
+        "?",
+        wrong(questions[0]),
+        "u",
+        right(questions[0]),
+        "s",
+        "u",
+        "s",
+        "nonsense" if questions[2]["kind"] != "typed" else "s",
+        "q",
+    ]
     done = cli(tmp_path, "play", "--seed", "5", "--count", "4", stdin="\n".join(script) + "\n")
     out = done.stdout
     assert done.returncode == 0
@@ -103,17 +119,42 @@ def test_skip_undo_quit_and_help(tmp_path: Path) -> None:
 
 
 def test_grading_of_typed_answers_in_a_session(tmp_path: Path) -> None:
-    questions = exported(tmp_path, "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine",
-                         "--seed", "1")
+    questions = exported(tmp_path, "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine", "--seed", "1")
     q = next(q for q in questions if q["prompt"].endswith("Effexor XR is a US brand of which SNRI?"))
     index = questions.index(q)
     script = ["s"] * index + ["desvenlafaxine", "q"]
-    done = cli(tmp_path, "play", "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine",
-               "--seed", "1", "--count", str(len(questions)), stdin="\n".join(script) + "\n")
+    done = cli(
+        tmp_path,
+        "play",
+        "--mode",
+        "typed",
+        "--topic",
+        "brand_names",
+        "--drug",
+        "venlafaxine",
+        "--seed",
+        "1",
+        "--count",
+        str(len(questions)),
+        stdin="\n".join(script) + "\n",
+    )
     assert "Wrong. ('desvenlafaxine' is a different drug)" in done.stdout
     script = ["s"] * index + ["venlafaxin", "q"]
-    done = cli(tmp_path, "play", "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine",
-               "--seed", "1", "--count", str(len(questions)), stdin="\n".join(script) + "\n")
+    done = cli(
+        tmp_path,
+        "play",
+        "--mode",
+        "typed",
+        "--topic",
+        "brand_names",
+        "--drug",
+        "venlafaxine",
+        "--seed",
+        "1",
+        "--count",
+        str(len(questions)),
+        stdin="\n".join(script) + "\n",
+    )
     assert "Accepted with a typo: you typed 'venlafaxin', the answer is 'Venlafaxine'." in done.stdout
 
 
@@ -129,9 +170,14 @@ def test_end_of_input_keeps_answers_and_prints_partial_score(tmp_path: Path) -> 
 
 def test_sigterm_mid_quiz(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "2", "--count", "5")
-    proc = subprocess.Popen([sys.executable, "-m", "snri_quiz", "play", "--seed", "2", "--count", "5"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env_for(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snri_quiz", "play", "--seed", "2", "--count", "5"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(tmp_path),
+    )
     assert proc.stdin is not None
     proc.stdin.write(right(questions[0]) + "\n")
     proc.stdin.flush()
@@ -177,8 +223,7 @@ def test_progress_persists_and_due_questions_come_first(tmp_path: Path) -> None:
 
 def test_cram_does_not_touch_the_schedule(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "4", "--count", "3")
-    cli(tmp_path, "play", "--seed", "4", "--count", "3", "--cram",
-        stdin="\n".join(right(q) for q in questions) + "\n")
+    cli(tmp_path, "play", "--seed", "4", "--count", "3", "--cram", stdin="\n".join(right(q) for q in questions) + "\n")
     db = sqlite3.connect(tmp_path / "progress.db")
     assert db.execute("SELECT count(*) FROM cards").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == 3
@@ -194,9 +239,17 @@ def test_cram_does_not_touch_the_schedule(tmp_path: Path) -> None:
 def test_two_quizzes_at_once_keep_all_answers(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "9", "--count", "40")
     script = "\n".join(right(q) for q in questions) + "\n"
-    procs = [subprocess.Popen([sys.executable, "-m", "snri_quiz", "play", "--seed", "9", "--count", "40"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=env_for(tmp_path)) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "snri_quiz", "play", "--seed", "9", "--count", "40"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env_for(tmp_path),
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(script, timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
@@ -229,8 +282,15 @@ def test_damaged_progress_file(tmp_path: Path, content: bytes) -> None:
 
 def test_stats_text(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "6", "--count", "4")
-    cli(tmp_path, "play", "--seed", "6", "--count", "4",
-        stdin="\n".join([right(questions[0]), wrong(questions[1]), right(questions[2]), wrong(questions[3])]) + "\n")
+    cli(
+        tmp_path,
+        "play",
+        "--seed",
+        "6",
+        "--count",
+        "4",
+        stdin="\n".join([right(questions[0]), wrong(questions[1]), right(questions[2]), wrong(questions[3])]) + "\n",
+    )
     done = cli(tmp_path, "stats")
     lines = done.stdout.splitlines()
     assert lines[0] == "Sessions:   1"
@@ -244,10 +304,17 @@ def test_stats_text(tmp_path: Path) -> None:
 
 # -- a real pseudo-terminal --------------------------------------------------------------
 
+
 def spawn(home: Path, *args: str, color: bool = False) -> pexpect.spawn:
     extra = {} if color else {"NO_COLOR": "1"}
-    child = pexpect.spawn(sys.executable, ["-m", "snri_quiz", "play", *args], env=env_for(home, **extra),
-                          encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "snri_quiz", "play", *args],
+        env=env_for(home, **extra),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     return child
 
 

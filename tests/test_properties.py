@@ -30,6 +30,7 @@ def bundled() -> Content:
     """Loaded once; hypothesis tests take no fixtures they would have to print."""
     return load_content()
 
+
 TINY = HERE / "data" / "tiny-deck"
 ALPHA = (TINY / "drugs" / "alpha.yaml").read_text()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -62,7 +63,7 @@ def test_loader_on_arbitrary_text(tmp_path: Path, text: str) -> None:
 def test_loader_on_mutated_yaml(tmp_path: Path, edits: list[tuple[int, int, str]]) -> None:
     text = ALPHA
     for position, length, insert in edits:
-        text = text[:position] + insert + text[position + length:]
+        text = text[:position] + insert + text[position + length :]
     _load_with(tmp_path, text)
 
 
@@ -116,7 +117,8 @@ def test_accepted_answers_are_exact_or_small_typos(response: str, answer: str) -
 
 
 HOSTILE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1).map(
-    lambda s: s + " <script>alert('x')</script> & < > \" ' ~ = # { } : ,\t;")
+    lambda s: s + " <script>alert('x')</script> & < > \" ' ~ = # { } : ,\t;"
+)
 
 
 @given(HOSTILE)
@@ -130,8 +132,24 @@ def test_html_escaping_round_trips(text: str) -> None:
 def test_cloze_field_escapes_around_the_marker(text: str) -> None:
     from snri_quiz.questions import Question
 
-    q = Question("q1", "t", "cloze", "mechanism", "snri", "x", (), "ans", None, ("ans",), "", (), (), (), (),
-                 cloze=text.replace("{", "(").replace("}", ")") + " {{c1::a<b}} end")
+    q = Question(
+        "q1",
+        "t",
+        "cloze",
+        "mechanism",
+        "snri",
+        "x",
+        (),
+        "ans",
+        None,
+        ("ans",),
+        "",
+        (),
+        (),
+        (),
+        (),
+        cloze=text.replace("{", "(").replace("}", ")") + " {{c1::a<b}} end",
+    )
     field = _cloze_html(q)
     assert "{{c1::a&lt;b}}" in field and "<script" not in field
 

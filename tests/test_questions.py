@@ -32,8 +32,15 @@ def test_every_kind_and_topic_is_covered(content: Content) -> None:
     kinds = Counter(q.kind for q in content.bank)
     assert set(kinds) == {"mcq", "tf", "cloze", "typed"}
     topics = {q.topic for q in content.bank}
-    for wanted in ("mechanism", "brand_names", "approval_dates", "adverse_effects", "indications",
-                   "contraindications", "pharmacokinetics"):
+    for wanted in (
+        "mechanism",
+        "brand_names",
+        "approval_dates",
+        "adverse_effects",
+        "indications",
+        "contraindications",
+        "pharmacokinetics",
+    ):
         assert wanted in topics
     templates = {q.template for q in content.bank}
     assert {"brand-to-generic-typed", "generic-to-brand-typed", "approved-first-mcq", "indication-not-mcq"} <= templates
@@ -57,8 +64,11 @@ def test_seed_changes_option_order_but_not_options(content: Content) -> None:
 
 
 def test_ids_survive_wording_edits(templates_copy: Path, content: Content) -> None:
-    replace_in(templates_copy / "drugs.yaml", '"{{ value }} is a US brand name of which SNRI?"',
-               '"Which SNRI is marketed in the United States as {{ value }}?"')
+    replace_in(
+        templates_copy / "drugs.yaml",
+        '"{{ value }} is a US brand name of which SNRI?"',
+        '"Which SNRI is marketed in the United States as {{ value }}?"',
+    )
     edited = load_content(templates=templates_copy)
     assert [q.id for q in edited.bank] == [q.id for q in content.bank]
     changed = [q for q, old in zip(edited.bank, content.bank, strict=True) if q.prompt != old.prompt]
@@ -135,8 +145,11 @@ def test_tf_false_statements_are_false(content: Content) -> None:
         if q.kind == "tf" and q.answer == "False" and not q.template.startswith("concept"):
             fact = content.deck.fact(q.facts[0])
             truth = _truth(content, fact.subject, fact.attribute)
-            assert not any(t and re.search(rf"\b{re.escape(t)}\b", normalize(q.prompt)) for t in truth
-                           if len(t) > 3 and t not in normalize(fact.subject)), q.prompt
+            assert not any(
+                t and re.search(rf"\b{re.escape(t)}\b", normalize(q.prompt))
+                for t in truth
+                if len(t) > 3 and t not in normalize(fact.subject)
+            ), q.prompt
 
 
 def test_tf_answers_are_balanced(content: Content) -> None:
@@ -170,6 +183,7 @@ def test_correct_option_is_not_betrayed_by_length_or_echo(content: Content) -> N
 
 def test_only_one_of_its_form(content: Content) -> None:
     """The answer is not the only option with digits, or the only one in parentheses."""
+
     def shape(text: str) -> tuple[bool, bool]:
         return bool(re.search(r"\d", text)), "(" in text
 
@@ -200,12 +214,15 @@ def test_seed_error_is_never_taught(content: Content) -> None:
     for q in content.bank:
         text = f"{q.prompt} {q.answer} {q.explanation}".lower()
         if "serotonin and epinephrine" in text:
-            assert q.answer == "False" or "not epinephrine" in text or "has it wrong" in text or "wrongly says" in text, q
+            assert (
+                q.answer == "False" or "not epinephrine" in text or "has it wrong" in text or "wrongly says" in text
+            ), q
 
 
 def test_selection_filters_and_count(content: Content) -> None:
-    chosen = select(content.bank, content.deck, seed=1, count=5, mode="mcq", topics=["brand_names"],
-                    drugs=["duloxetine"])
+    chosen = select(
+        content.bank, content.deck, seed=1, count=5, mode="mcq", topics=["brand_names"], drugs=["duloxetine"]
+    )
     assert chosen and all(q.kind == "mcq" and q.topic == "brand_names" and "duloxetine" in q.drugs for q in chosen)
     with pytest.raises(UsageError, match="more than the"):
         select(content.bank, content.deck, count=10_000)

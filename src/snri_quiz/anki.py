@@ -92,52 +92,111 @@ class _NoteType:
 
 NOTE_TYPES = {
     "mcq": _NoteType(
-        "mcq", 1760418301, "snri-quiz multiple choice",
-        (("Question", 176041830101), ("Options", 176041830102), ("Answer", 176041830103),
-         ("OptionsMarked", 176041830104), ("Explanation", 176041830105), ("Sources", 176041830106),
-         ("Topic", 176041830107)),
-        (("Multiple choice", 176041830151,
-          _TOPIC + '<div class="prompt">{{Question}}</div>{{Options}}',
-          _TOPIC + '<div class="prompt">{{Question}}</div>{{OptionsMarked}}'
-          '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA),),
+        "mcq",
+        1760418301,
+        "snri-quiz multiple choice",
+        (
+            ("Question", 176041830101),
+            ("Options", 176041830102),
+            ("Answer", 176041830103),
+            ("OptionsMarked", 176041830104),
+            ("Explanation", 176041830105),
+            ("Sources", 176041830106),
+            ("Topic", 176041830107),
+        ),
+        (
+            (
+                "Multiple choice",
+                176041830151,
+                _TOPIC + '<div class="prompt">{{Question}}</div>{{Options}}',
+                _TOPIC + '<div class="prompt">{{Question}}</div>{{OptionsMarked}}'
+                '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA,
+            ),
+        ),
     ),
     "tf": _NoteType(
-        "tf", 1760418302, "snri-quiz true or false",
-        (("Statement", 176041830201), ("Answer", 176041830202), ("Explanation", 176041830203),
-         ("Sources", 176041830204), ("Topic", 176041830205)),
-        (("True or false", 176041830251,
-          _TOPIC + '<div class="prompt">True or false? {{Statement}}</div>',
-          '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA),),
+        "tf",
+        1760418302,
+        "snri-quiz true or false",
+        (
+            ("Statement", 176041830201),
+            ("Answer", 176041830202),
+            ("Explanation", 176041830203),
+            ("Sources", 176041830204),
+            ("Topic", 176041830205),
+        ),
+        (
+            (
+                "True or false",
+                176041830251,
+                _TOPIC + '<div class="prompt">True or false? {{Statement}}</div>',
+                '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA,
+            ),
+        ),
     ),
     "typed": _NoteType(
-        "typed", 1760418303, "snri-quiz type the answer",
-        (("Question", 176041830301), ("Answer", 176041830302), ("Explanation", 176041830303),
-         ("Sources", 176041830304), ("Topic", 176041830305)),
-        (("Type the answer", 176041830351,
-          _TOPIC + '<div class="prompt">{{Question}}</div>{{type:Answer}}',
-          _TOPIC + '<div class="prompt">{{Question}}</div>{{type:Answer}}'
-          '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA),),
+        "typed",
+        1760418303,
+        "snri-quiz type the answer",
+        (
+            ("Question", 176041830301),
+            ("Answer", 176041830302),
+            ("Explanation", 176041830303),
+            ("Sources", 176041830304),
+            ("Topic", 176041830305),
+        ),
+        (
+            (
+                "Type the answer",
+                176041830351,
+                _TOPIC + '<div class="prompt">{{Question}}</div>{{type:Answer}}',
+                _TOPIC + '<div class="prompt">{{Question}}</div>{{type:Answer}}'
+                '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA,
+            ),
+        ),
     ),
     "cloze": _NoteType(
-        "cloze", 1760418304, "snri-quiz cloze",
-        (("Text", 176041830401), ("Explanation", 176041830402), ("Sources", 176041830403),
-         ("Topic", 176041830404)),
-        (("Cloze", 176041830451,
-          _TOPIC + '<div class="prompt">{{cloze:Text}}</div>',
-          _TOPIC + '<div class="prompt">{{cloze:Text}}</div><hr id="answer">' + _BACK_EXTRA),),
+        "cloze",
+        1760418304,
+        "snri-quiz cloze",
+        (("Text", 176041830401), ("Explanation", 176041830402), ("Sources", 176041830403), ("Topic", 176041830404)),
+        (
+            (
+                "Cloze",
+                176041830451,
+                _TOPIC + '<div class="prompt">{{cloze:Text}}</div>',
+                _TOPIC + '<div class="prompt">{{cloze:Text}}</div><hr id="answer">' + _BACK_EXTRA,
+            ),
+        ),
         cloze=True,
     ),
     "reverse": _NoteType(
-        "reverse", 1760418305, "snri-quiz basic and reversed",
-        (("Front", 176041830501), ("Back", 176041830502), ("ReverseFront", 176041830503),
-         ("ReverseBack", 176041830504), ("Explanation", 176041830505), ("Sources", 176041830506),
-         ("Topic", 176041830507)),
-        (("Forward", 176041830551,
-          _TOPIC + '<div class="prompt">{{Front}}</div>',
-          '{{FrontSide}}<hr id="answer"><div class="answer">{{Back}}</div>' + _BACK_EXTRA),
-         ("Reverse", 176041830552,
-          '{{#ReverseFront}}' + _TOPIC + '<div class="prompt">{{ReverseFront}}</div>{{/ReverseFront}}',
-          '{{FrontSide}}<hr id="answer"><div class="answer">{{ReverseBack}}</div>' + _BACK_EXTRA)),
+        "reverse",
+        1760418305,
+        "snri-quiz basic and reversed",
+        (
+            ("Front", 176041830501),
+            ("Back", 176041830502),
+            ("ReverseFront", 176041830503),
+            ("ReverseBack", 176041830504),
+            ("Explanation", 176041830505),
+            ("Sources", 176041830506),
+            ("Topic", 176041830507),
+        ),
+        (
+            (
+                "Forward",
+                176041830551,
+                _TOPIC + '<div class="prompt">{{Front}}</div>',
+                '{{FrontSide}}<hr id="answer"><div class="answer">{{Back}}</div>' + _BACK_EXTRA,
+            ),
+            (
+                "Reverse",
+                176041830552,
+                "{{#ReverseFront}}" + _TOPIC + '<div class="prompt">{{ReverseFront}}</div>{{/ReverseFront}}',
+                '{{FrontSide}}<hr id="answer"><div class="answer">{{ReverseBack}}</div>' + _BACK_EXTRA,
+            ),
+        ),
     ),
 }
 
@@ -234,11 +293,19 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
     else:
         sources = sources_cache.get(q.sources) or sources_cache.setdefault(q.sources, _sources_html(deck, q.sources))
     explanation = _e(q.explanation)
+    fields: tuple[str, ...]
     cards = 1
     if q.kind == "mcq":
         letter = LETTERS[q.answer_index or 0]
-        fields = (_e(q.prompt), _options_html(q, False), f"{letter}. {_e(q.answer)}", _options_html(q, True),
-                  explanation, sources, topic)
+        fields = (
+            _e(q.prompt),
+            _options_html(q, False),
+            f"{letter}. {_e(q.answer)}",
+            _options_html(q, True),
+            explanation,
+            sources,
+            topic,
+        )
         note_type = "mcq"
     elif q.kind == "tf":
         fields = (_e(q.prompt), q.answer, explanation, sources, topic)
@@ -279,6 +346,7 @@ def deck_description(deck: Deck, specs: Sequence[NoteSpec]) -> str:
 
 # -- the lock file: content hash and last-change time per note -----------------------------
 
+
 def _read_lock(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -286,7 +354,11 @@ def _read_lock(path: Path) -> dict[str, Any]:
         return {"version": 1, "models": {}, "notes": {}}
     except (OSError, ValueError) as exc:
         raise OutputError(f"{path}: unreadable lock file ({exc}); delete it to start fresh") from None
-    if not isinstance(data, dict) or not isinstance(data.get("notes"), dict) or not isinstance(data.get("models"), dict):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("notes"), dict)
+        or not isinstance(data.get("models"), dict)
+    ):
         raise OutputError(f"{path}: not an snri-quiz lock file; delete it to start fresh")
     return data
 
@@ -303,8 +375,9 @@ def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[in
 
 
 def _model_hash(note_type: _NoteType) -> str:
-    return hashlib.sha256(json.dumps([note_type.name, note_type.fields, note_type.templates, CSS,
-                                      note_type.cloze]).encode()).hexdigest()[:20]
+    return hashlib.sha256(
+        json.dumps([note_type.name, note_type.fields, note_type.templates, CSS, note_type.cloze]).encode()
+    ).hexdigest()[:20]
 
 
 def _now() -> int:
@@ -369,8 +442,9 @@ def build_package(
     return BuildResult(target, counts, changed, tuple(warnings))
 
 
-def _write_apkg(decks: list[genanki.Deck], specs: Sequence[NoteSpec], mods: Sequence[int], deck: Deck,
-               timestamp: int, path: Path) -> None:
+def _write_apkg(
+    decks: list[genanki.Deck], specs: Sequence[NoteSpec], mods: Sequence[int], deck: Deck, timestamp: int, path: Path
+) -> None:
     """genanki writes the collection, note types and decks; the notes and cards are inserted
     in two batches (genanki's per-note path is the slow part of large builds), and the zip
     gets fixed dates so the bytes are reproducible."""
@@ -389,12 +463,26 @@ def _write_apkg(decks: list[genanki.Deck], specs: Sequence[NoteSpec], mods: Sequ
             notes, cards = [], []
             for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
                 note_id = next(ids)
-                notes.append((note_id, spec.guid, NOTE_TYPES[spec.note_type].id, mod, -1, " " + " ".join(spec.tags) + " ",
-                              "\x1f".join(spec.fields), spec.fields[0], 0, 0, ""))
+                notes.append(
+                    (
+                        note_id,
+                        spec.guid,
+                        NOTE_TYPES[spec.note_type].id,
+                        mod,
+                        -1,
+                        " " + " ".join(spec.tags) + " ",
+                        "\x1f".join(spec.fields),
+                        spec.fields[0],
+                        0,
+                        0,
+                        "",
+                    )
+                )
                 deck_id = deck_ids[spec.deck_name]
                 for ordinal in range(spec.cards):
-                    cards.append((next(ids), note_id, deck_id, ordinal, mod, -1, 0, 0, position,
-                                  0, 0, 0, 0, 0, 0, 0, 0, ""))
+                    cards.append(
+                        (next(ids), note_id, deck_id, ordinal, mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                    )
             cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
             cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             connection.commit()

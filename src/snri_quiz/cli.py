@@ -46,10 +46,16 @@ class _Group(click.Group):
 def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--deck and --templates, shared by every command that reads facts."""
 
-    @click.option("--deck", "deck", type=click.Path(), default=None,
-                  help="Deck folder (default: the bundled SNRI deck).")
-    @click.option("--templates", "templates", type=click.Path(), default=None,
-                  help="Templates folder (default: the bundled templates).")
+    @click.option(
+        "--deck", "deck", type=click.Path(), default=None, help="Deck folder (default: the bundled SNRI deck)."
+    )
+    @click.option(
+        "--templates",
+        "templates",
+        type=click.Path(),
+        default=None,
+        help="Templates folder (default: the bundled templates).",
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -62,8 +68,13 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed for question and option order.")
     @click.option("--count", type=int, default=None, help="How many questions (default: all).")
-    @click.option("--mode", type=click.Choice(["mcq", "typed", "tf", "mixed"]), default="mixed",
-                  show_default=True, help="Kinds of question.")
+    @click.option(
+        "--mode",
+        type=click.Choice(["mcq", "typed", "tf", "mixed"]),
+        default="mixed",
+        show_default=True,
+        help="Kinds of question.",
+    )
     @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
     @click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable).")
     @functools.wraps(func)
@@ -107,7 +118,9 @@ def check(deck: Path | None, templates: Path | None) -> None:
     click.echo(f"  facts       {len(d.facts)}")
     click.echo(f"  sources     {len(d.sources)}")
     click.echo(f"  templates   {content.template_count}")
-    click.echo(f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")")
+    click.echo(
+        f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
+    )
     if unused:
         click.echo(f"  facts no question uses: {len(unused)}")
         for fact in unused:
@@ -128,8 +141,8 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
       snri-quiz facts --drug duloxetine
       snri-quiz facts --json > facts.json
     """
-    from .facts import facts_as_records, load_deck
     from .content import bundled_deck
+    from .facts import facts_as_records, load_deck
 
     d = load_deck(deck or bundled_deck())
     subject = drug.lower() if drug else None
@@ -157,18 +170,50 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
 @cli.command()
 @content_options
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle",
-                                                    "json"]), default="json", show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(), default=None,
-              help="File to write (default: standard output; required for pdf).")
-@click.option("--forms", type=int, default=1, show_default=True,
-              help="Printable formats: how many versions (A, B, ...), each shuffled differently.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle", "json"]),
+    default="json",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    help="File to write (default: standard output; required for pdf).",
+)
+@click.option(
+    "--forms",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Printable formats: how many versions (A, B, ...), each shuffled differently.",
+)
 @click.option("--title", default=None, help="Printable formats: the title (default: '<deck> question set').")
-@click.option("--key", type=click.Choice(["appended", "separate", "none"]), default="appended", show_default=True,
-              help="Printable formats: the answer key after the questions, in its own file, or left out.")
-def export(deck: Path | None, templates: Path | None, seed: int, count: int | None, mode: str,
-           topics: tuple[str, ...], drugs: tuple[str, ...], fmt: str, output: Path | None, forms: int,
-           title: str | None, key: str) -> None:
+@click.option(
+    "--key",
+    type=click.Choice(["appended", "separate", "none"]),
+    default="appended",
+    show_default=True,
+    help="Printable formats: the answer key after the questions, in its own file, or left out.",
+)
+def export(
+    deck: Path | None,
+    templates: Path | None,
+    seed: int,
+    count: int | None,
+    mode: str,
+    topics: tuple[str, ...],
+    drugs: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    forms: int,
+    title: str | None,
+    key: str,
+) -> None:
     """Export a question set: a printable exam with answer keys, or a file for another tool.
 
     pdf, html and md are printable exams (--forms, --title, --key). csv and tsv are
@@ -204,7 +249,8 @@ def export(deck: Path | None, templates: Path | None, seed: int, count: int | No
     files: list[tuple[Path | None, str | bytes]] = []
     if printable:
         data = ex.exam_data(d, ex.make_forms(chosen, forms, seed), title or f"{d.name} question set")
-        render = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}[fmt]
+        renderers: dict[str, Callable[..., str | bytes]] = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}
+        render = renderers[fmt]
         files.append((output, render(data, paper=True, key=key == "appended")))
         if key == "separate":
             assert output is not None
@@ -226,18 +272,25 @@ def export(deck: Path | None, templates: Path | None, seed: int, count: int | No
         assert path is not None
         write_atomic(path, payload)
     names = " and ".join(str(p) for p, _ in files)
-    click.echo(f"Wrote {len(chosen)} questions" + (f" ({forms} forms)" if forms > 1 else "") + f" to {names}",
-               err=True)
+    click.echo(f"Wrote {len(chosen)} questions" + (f" ({forms} forms)" if forms > 1 else "") + f" to {names}", err=True)
 
 
 @cli.command()
 @content_options
-@click.option("-o", "--output", "out_dir", type=click.Path(), default="dist", show_default=True,
-              help="Folder to write the .apkg into.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(),
+    default="dist",
+    show_default=True,
+    help="Folder to write the .apkg into.",
+)
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
 @click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
-def build(deck: Path | None, templates: Path | None, out_dir: Path, topics: tuple[str, ...],
-          drugs: tuple[str, ...]) -> None:
+def build(
+    deck: Path | None, templates: Path | None, out_dir: Path, topics: tuple[str, ...], drugs: tuple[str, ...]
+) -> None:
     """Build the Anki deck (.apkg) to import, and re-import after every update.
 
     Notes keep their identity across builds, so re-importing updates cards in
@@ -266,16 +319,31 @@ def build(deck: Path | None, templates: Path | None, out_dir: Path, topics: tupl
 @cli.command()
 @content_options
 @click.option("--count", type=int, default=10, show_default=True, help="How many questions.")
-@click.option("--mode", type=click.Choice(["mcq", "typed", "tf", "mixed"]), default="mixed", show_default=True,
-              help="Kinds of question.")
+@click.option(
+    "--mode",
+    type=click.Choice(["mcq", "typed", "tf", "mixed"]),
+    default="mixed",
+    show_default=True,
+    help="Kinds of question.",
+)
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
 @click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable).")
-@click.option("--seed", type=int, default=None,
-              help="Ask exactly the set `export --seed S` gives, instead of due-first order.")
+@click.option(
+    "--seed", type=int, default=None, help="Ask exactly the set `export --seed S` gives, instead of due-first order."
+)
 @click.option("--cram", is_flag=True, help="Quiz without touching the spaced-repetition schedule.")
 @click.option("--json", "as_json", is_flag=True, help="Print the session result as JSON.")
-def play(deck: Path | None, templates: Path | None, count: int, mode: str, topics: tuple[str, ...],
-         drugs: tuple[str, ...], seed: int | None, cram: bool, as_json: bool) -> None:
+def play(
+    deck: Path | None,
+    templates: Path | None,
+    count: int,
+    mode: str,
+    topics: tuple[str, ...],
+    drugs: tuple[str, ...],
+    seed: int | None,
+    cram: bool,
+    as_json: bool,
+) -> None:
     """Take a quiz in the terminal, with grading, explanations and spaced repetition.
 
     Questions that are due come first, then new ones. Answer with a letter or the
@@ -311,14 +379,17 @@ def play(deck: Path | None, templates: Path | None, count: int, mode: str, topic
     now = datetime.now(UTC)
     with ProgressStore.open() as store:
         if seed is not None:
-            questions = select(content.bank, d, seed=seed, count=min(count, available), mode=mode, topics=topics,
-                               drugs=drugs)
+            questions = select(
+                content.bank, d, seed=seed, count=min(count, available), mode=mode, topics=topics, drugs=drugs
+            )
         else:
-            questions = order_for_review(content.bank, d, store.due_dates(), now, count=count, mode=mode,
-                                         topics=topics, drugs=drugs)
+            questions = order_for_review(
+                content.bank, d, store.due_dates(), now, count=count, mode=mode, topics=topics, drugs=drugs
+            )
         interactive = sys.stdin.isatty()
-        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty(),
-                          no_color=bool(os.environ.get("NO_COLOR")) or None)  # rich also reads NO_COLOR
+        console = Console(
+            highlight=False, soft_wrap=not sys.stdout.isatty(), no_color=bool(os.environ.get("NO_COLOR")) or None
+        )  # rich also reads NO_COLOR
 
         def read() -> str:
             if interactive:
@@ -339,7 +410,8 @@ def play(deck: Path | None, templates: Path | None, count: int, mode: str, topic
         try:
             result = run_session(questions, d, ui, store=store, session_id=session, names=other_names(d), cram=cram)
         except Stop as stop:
-            result, code = stop.result, stop.code  # type: ignore[attr-defined]
+            assert stop.result is not None
+            result, code = stop.result, stop.code
         finally:
             signal.signal(signal.SIGTERM, previous)
         store.finish_session(session, datetime.now(UTC))
@@ -380,8 +452,10 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
     click.echo(f"Answered:   {result.answered}{pct}")
     click.echo(f"Due now:    {result.due_now}")
     click.echo(f"Due today:  {result.due_today}")
-    for title, block, label in (("By topic:", result.by_topic, lambda k: d.topics.get(k, k)),
-                                ("By drug:", result.by_drug, lambda k: k)):
+    for title, block, label in (
+        ("By topic:", result.by_topic, lambda k: d.topics.get(k, k)),
+        ("By drug:", result.by_drug, lambda k: k),
+    ):
         if block:
             click.echo(title)
             for key, (correct, answered) in block.items():

@@ -64,6 +64,7 @@ def citations(deck: Deck, q: Question) -> list[str]:
 
 # -- json ---------------------------------------------------------------------------------
 
+
 def question_record(q: Question) -> dict[str, Any]:
     """One question as the JSON export defines it."""
     return {
@@ -87,6 +88,7 @@ def to_json(questions: Sequence[Question]) -> str:
 
 # -- Anki text import and Quizlet ----------------------------------------------------------
 
+
 def _front_html(q: Question) -> str:
     text = html.escape(f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt, quote=False)
     if q.kind == "mcq":
@@ -97,8 +99,10 @@ def _front_html(q: Question) -> str:
 
 def _back_html(deck: Deck, q: Question) -> str:
     sources = "<br>".join(html.escape(c, quote=False) for c in citations(deck, q))
-    return (f"<b>{html.escape(answer_text(q), quote=False)}</b><br>{html.escape(q.explanation, quote=False)}"
-            f"<br><small>{sources}</small>")
+    return (
+        f"<b>{html.escape(answer_text(q), quote=False)}</b><br>{html.escape(q.explanation, quote=False)}"
+        f"<br><small>{sources}</small>"
+    )
 
 
 def to_anki_text(deck: Deck, questions: Sequence[Question], separator: str) -> str:
@@ -180,8 +184,12 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
         el = ET.SubElement(quiz, "question", {"type": qtype})
         text_el(el, "name", f"{q.id} {q.prompt[:60]}")
         text_el(el, "questiontext", html.escape(q.prompt, quote=False), "html")
-        feedback = html.escape(q.explanation, quote=False) + "<br><small>" + "<br>".join(
-            html.escape(c, quote=False) for c in citations(deck, q)) + "</small>"
+        feedback = (
+            html.escape(q.explanation, quote=False)
+            + "<br><small>"
+            + "<br>".join(html.escape(c, quote=False) for c in citations(deck, q))
+            + "</small>"
+        )
         text_el(el, "generalfeedback", feedback, "html")
         ET.SubElement(el, "defaultgrade").text = "1"
         ET.SubElement(el, "penalty").text = "0.3333333" if q.kind == "mcq" else "1" if q.kind == "tf" else "0.1"
@@ -193,8 +201,9 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
             ET.SubElement(el, "answernumbering").text = "ABCD"
             for index, option in enumerate(q.options):
                 right = index == q.answer_index
-                answer = text_el(el, "answer", html.escape(option, quote=False), "html",
-                                 fraction="100" if right else "0")
+                answer = text_el(
+                    el, "answer", html.escape(option, quote=False), "html", fraction="100" if right else "0"
+                )
                 text_el(answer, "feedback", "Correct." if right else "Not this one.", "html")
         elif q.kind == "tf":
             for value in ("true", "false"):
@@ -215,27 +224,37 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
 
 # -- printable: markdown, html, pdf ----------------------------------------------------------
 
+
 def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
     """Everything a printable renderer needs, as plain data (the PDF template reads it as JSON)."""
     return {
         "title": title,
         "deck": f"{deck.name} {deck.version}",
-        "forms": [{
-            "letter": form.letter,
-            "questions": [{
-                "n": n,
-                "kind": q.kind,
-                "topic": deck.topics[q.topic],
-                "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
-                "options": list(q.options) if q.kind == "mcq" else [],
-            } for n, q in enumerate(form.questions, 1)],
-            "key": [{
-                "n": n,
-                "answer": answer_text(q),
-                "explanation": q.explanation,
-                "sources": citations(deck, q),
-            } for n, q in enumerate(form.questions, 1)],
-        } for form in forms],
+        "forms": [
+            {
+                "letter": form.letter,
+                "questions": [
+                    {
+                        "n": n,
+                        "kind": q.kind,
+                        "topic": deck.topics[q.topic],
+                        "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
+                        "options": list(q.options) if q.kind == "mcq" else [],
+                    }
+                    for n, q in enumerate(form.questions, 1)
+                ],
+                "key": [
+                    {
+                        "n": n,
+                        "answer": answer_text(q),
+                        "explanation": q.explanation,
+                        "sources": citations(deck, q),
+                    }
+                    for n, q in enumerate(form.questions, 1)
+                ],
+            }
+            for form in forms
+        ],
     }
 
 
@@ -245,8 +264,14 @@ def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -
 
     out: list[str] = []
     for form in data["forms"] if paper else []:
-        out += [f"# {md(data['title'])}: Form {form['letter']}", "", md(data["deck"]), "",
-                "Name: ______________________________  Date: ______________", ""]
+        out += [
+            f"# {md(data['title'])}: Form {form['letter']}",
+            "",
+            md(data["deck"]),
+            "",
+            "Name: ______________________________  Date: ______________",
+            "",
+        ]
         for q in form["questions"]:
             out.append(f"{q['n']}. {md(q['prompt'])}")
             out += [f"    - {LETTERS[i]}. {md(o)}" for i, o in enumerate(q["options"])]
@@ -286,8 +311,16 @@ ol.options { list-style: upper-alpha; margin: 0.3em 0; }
 def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> str:
     """One self-contained page with a print stylesheet; every text is escaped."""
     e = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{e(data['title'])}</title>", f"<style>{_HTML_STYLE}</style>", "</head>", "<body>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{e(data['title'])}</title>",
+        f"<style>{_HTML_STYLE}</style>",
+        "</head>",
+        "<body>",
+    ]
     for form in data["forms"] if paper else []:
         parts.append('<section class="form">')
         parts.append(f"<h1>{e(data['title'])}: Form {e(form['letter'])}</h1>")

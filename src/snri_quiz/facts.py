@@ -22,9 +22,7 @@ CONFIDENCE = ("high", "medium", "low")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTHS = ("January February March April May June July August September October November December").split()
 
 
 @dataclass(frozen=True, order=True)
@@ -285,8 +283,15 @@ class _Reader:
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "text", int: "a whole number", float: "a number", list: "a list", LineMap: "a mapping",
-             dict: "a mapping", bool: "true or false"}
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        list: "a list",
+        LineMap: "a mapping",
+        dict: "a mapping",
+        bool: "true or false",
+    }
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 
@@ -300,7 +305,9 @@ def _describe(value: object) -> str:
 
 def _mapping(data: Any, path: str, problems: list[Problem], line: int | None = None) -> LineMap | None:
     if not isinstance(data, LineMap):
-        problems.append(Problem(path, line, f"expected a mapping, found {_describe(data) if data is not None else 'nothing'}"))
+        problems.append(
+            Problem(path, line, f"expected a mapping, found {_describe(data) if data is not None else 'nothing'}")
+        )
         return None
     return data
 
@@ -445,8 +452,17 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
     return sources
 
 
-_FACT_FIELDS_TEXT = ("note", "caveat", "hint", "answer", "question", "false_statement", "erroneous",
-                     "erroneous_source", "topic")
+_FACT_FIELDS_TEXT = (
+    "note",
+    "caveat",
+    "hint",
+    "answer",
+    "question",
+    "false_statement",
+    "erroneous",
+    "erroneous_source",
+    "topic",
+)
 
 
 def _load_fact_file(
@@ -488,8 +504,17 @@ def _load_fact_file(
         item = _mapping(entry, str(path), problems, mapping.line_of("facts"))
         if item is None:
             continue
-        fact = _read_fact(item, str(path), index, subject, attributes, sources, problems, is_class=is_class,
-                          topics=manifest.get("topics", {}))
+        fact = _read_fact(
+            item,
+            str(path),
+            index,
+            subject,
+            attributes,
+            sources,
+            problems,
+            is_class=is_class,
+            topics=manifest.get("topics", {}),
+        )
         if fact is not None:
             facts.append(fact)
 
@@ -598,7 +623,9 @@ def _check_unique(facts: list[Fact], problems: list[Problem]) -> None:
     for fact in facts:
         if fact.id in seen:
             first = seen[fact.id]
-            problems.append(Problem(fact.path, fact.line, f"duplicate fact id '{fact.id}' (first at line {first.line})"))
+            problems.append(
+                Problem(fact.path, fact.line, f"duplicate fact id '{fact.id}' (first at line {first.line})")
+            )
         else:
             seen[fact.id] = fact
 

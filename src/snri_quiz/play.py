@@ -23,11 +23,12 @@ HELP = "Keys: a letter or the option's text answers; t/f for true or false; ? he
 
 
 class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """The learner asked to quit, or input ended, or a signal arrived."""
+    """The learner asked to quit, or input ended, or a signal arrived; carries the partial result."""
 
     def __init__(self, reason: str, code: int) -> None:
         super().__init__(reason)
         self.reason, self.code = reason, code
+        self.result: Result | None = None
 
 
 @dataclass
@@ -81,25 +82,32 @@ class Result:
         return [t for t in self.turns if not (t.grade and t.grade.correct)]
 
     def to_json(self) -> str:
-        return json.dumps({
-            "score": self.score,
-            "asked": self.asked,
-            "planned": self.total,
-            "percent": self.percent,
-            "stopped": self.stopped or None,
-            "by_topic": {k: {"correct": c, "asked": n} for k, (c, n) in self.by_topic().items()},
-            "answers": [{
-                "id": t.question.id,
-                "kind": t.question.kind,
-                "topic": t.question.topic,
-                "prompt": t.question.prompt,
-                "response": t.response,
-                "skipped": t.skipped,
-                "correct": bool(t.grade and t.grade.correct),
-                "typo": bool(t.grade and t.grade.typo),
-                "answer": display_answer(t.question),
-            } for t in self.turns],
-        }, ensure_ascii=False, indent=2)
+        return json.dumps(
+            {
+                "score": self.score,
+                "asked": self.asked,
+                "planned": self.total,
+                "percent": self.percent,
+                "stopped": self.stopped or None,
+                "by_topic": {k: {"correct": c, "asked": n} for k, (c, n) in self.by_topic().items()},
+                "answers": [
+                    {
+                        "id": t.question.id,
+                        "kind": t.question.kind,
+                        "topic": t.question.topic,
+                        "prompt": t.question.prompt,
+                        "response": t.response,
+                        "skipped": t.skipped,
+                        "correct": bool(t.grade and t.grade.correct),
+                        "typo": bool(t.grade and t.grade.typo),
+                        "answer": display_answer(t.question),
+                    }
+                    for t in self.turns
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
 
 
 def display_answer(q: Question) -> str:
@@ -108,8 +116,17 @@ def display_answer(q: Question) -> str:
     return q.answer
 
 
-def order_for_review(bank: Iterable[Question], deck: Deck, due: dict[str, datetime], now: datetime, *,
-                     count: int, mode: str, topics: Iterable[str], drugs: Iterable[str]) -> list[Question]:
+def order_for_review(
+    bank: Iterable[Question],
+    deck: Deck,
+    due: dict[str, datetime],
+    now: datetime,
+    *,
+    count: int,
+    mode: str,
+    topics: Iterable[str],
+    drugs: Iterable[str],
+) -> list[Question]:
     """Questions that are due first (most overdue first), then new ones, then the rest by due date."""
     pool = filter_questions(bank, deck, mode=mode, topics=topics, drugs=drugs)
     new = [q for q in pool if q.id not in due]
@@ -180,13 +197,13 @@ def run_session(
                 break
     except Stop as stop:
         result.stopped = stop.reason
-        stop.result = result  # type: ignore[attr-defined]
+        stop.result = result
         raise
     except (KeyboardInterrupt, EOFError) as exc:
         result.stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "end of input"
-        stop = Stop(result.stopped, 130 if isinstance(exc, KeyboardInterrupt) else 0)
-        stop.result = result  # type: ignore[attr-defined]
-        raise stop from None
+        ended = Stop(result.stopped, 130 if isinstance(exc, KeyboardInterrupt) else 0)
+        ended.result = result
+        raise ended from None
     return result
 
 

@@ -120,8 +120,10 @@ class ProgressStore:
         return store
 
     def _damaged(self, detail: str) -> str:
-        return (f"progress file {self.path} is damaged or not an snri-quiz progress file ({detail}); "
-                f"to start fresh, move it aside (mv '{self.path}' '{self.path}.old') and run again")
+        return (
+            f"progress file {self.path} is damaged or not an snri-quiz progress file ({detail}); "
+            f"to start fresh, move it aside (mv '{self.path}' '{self.path}.old') and run again"
+        )
 
     def _prepare(self, fresh: bool) -> None:
         db = self.db
@@ -170,15 +172,17 @@ class ProgressStore:
 
     # -- sessions and answers ------------------------------------------------------------
     def start_session(self, mode: str, cram: bool, now: datetime) -> int:
-        cursor = self.db.execute("INSERT INTO sessions (started, mode, cram) VALUES (?, ?, ?)",
-                                 (_iso(now), mode, int(cram)))
+        cursor = self.db.execute(
+            "INSERT INTO sessions (started, mode, cram) VALUES (?, ?, ?)", (_iso(now), mode, int(cram))
+        )
         return int(cursor.lastrowid or 0)
 
     def finish_session(self, session_id: int, now: datetime) -> None:
         self.db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (_iso(now), session_id))
 
-    def record(self, session_id: int, question: Question, response: str, grade: Grade, now: datetime,
-               *, cram: bool) -> int:
+    def record(
+        self, session_id: int, question: Question, response: str, grade: Grade, now: datetime, *, cram: bool
+    ) -> int:
         """Save one answer and (unless cramming) reschedule its card, in one transaction."""
         from fsrs import Card, Rating
 
@@ -193,14 +197,26 @@ class ProgressStore:
                 card = Card.from_json(previous) if previous else Card(card_id=_card_id(question.id))
                 rating = rating_for(grade)
                 card, _ = self.scheduler.review_card(card, Rating(rating), now.astimezone(UTC))
-                db.execute("INSERT OR REPLACE INTO cards (question_id, card, due) VALUES (?, ?, ?)",
-                           (question.id, card.to_json(), _iso(card.due)))
+                db.execute(
+                    "INSERT OR REPLACE INTO cards (question_id, card, due) VALUES (?, ?, ?)",
+                    (question.id, card.to_json(), _iso(card.due)),
+                )
             cursor = db.execute(
                 "INSERT INTO answers (session_id, question_id, topic, drugs, facts, response, correct, typo,"
                 " rating, answered_at, previous_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, question.id, question.topic, ",".join(question.drugs), ",".join(question.facts),
-                 response, int(grade.correct), int(grade.typo), rating, _iso(now),
-                 previous if previous is not None else ("" if not cram else None)),
+                (
+                    session_id,
+                    question.id,
+                    question.topic,
+                    ",".join(question.drugs),
+                    ",".join(question.facts),
+                    response,
+                    int(grade.correct),
+                    int(grade.typo),
+                    rating,
+                    _iso(now),
+                    previous if previous is not None else ("" if not cram else None),
+                ),
             )
             db.execute("COMMIT")
         except BaseException:
@@ -222,8 +238,9 @@ class ProgressStore:
                     from fsrs import Card
 
                     due = Card.from_json(previous).due
-                    db.execute("UPDATE cards SET card = ?, due = ? WHERE question_id = ?",
-                               (previous, _iso(due), question_id))
+                    db.execute(
+                        "UPDATE cards SET card = ?, due = ? WHERE question_id = ?", (previous, _iso(due), question_id)
+                    )
                 db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
             db.execute("COMMIT")
         except BaseException:
@@ -240,14 +257,19 @@ class ProgressStore:
 
     def stats(self, now: datetime, known: Iterable[str] | None = None) -> Stats:
         db = self.db
-        sessions = db.execute("SELECT count(*) FROM sessions WHERE id IN (SELECT session_id FROM answers)").fetchone()[0]
+        sessions = db.execute("SELECT count(*) FROM sessions WHERE id IN (SELECT session_id FROM answers)").fetchone()[
+            0
+        ]
         rows = db.execute("SELECT topic, drugs, facts, correct FROM answers").fetchall()
         by_topic: dict[str, list[int]] = {}
         by_drug: dict[str, list[int]] = {}
         by_fact: dict[str, list[int]] = {}
         for topic, drugs, facts, correct in rows:
-            for bucket, keys in ((by_topic, [topic]), (by_drug, drugs.split(",") if drugs else []),
-                                 (by_fact, facts.split(",") if facts else [])):
+            for bucket, keys in (
+                (by_topic, [topic]),
+                (by_drug, drugs.split(",") if drugs else []),
+                (by_fact, facts.split(",") if facts else []),
+            ):
                 for key in keys:
                     tally = bucket.setdefault(key, [0, 0])
                     tally[0] += correct
@@ -279,14 +301,17 @@ def stats_json(stats: Stats) -> str:
     def block(data: dict[str, tuple[int, int]]) -> dict[str, Any]:
         return {k: {"correct": c, "answered": n, "accuracy": round(c / n, 3)} for k, (c, n) in data.items()}
 
-    return json.dumps({
-        "sessions": stats.sessions,
-        "answered": stats.answered,
-        "correct": stats.correct,
-        "accuracy": round(stats.correct / stats.answered, 3) if stats.answered else None,
-        "by_topic": block(stats.by_topic),
-        "by_drug": block(stats.by_drug),
-        "due_now": stats.due_now,
-        "due_today": stats.due_today,
-        "weakest_facts": [{"fact": f, "correct": c, "answered": n} for f, c, n in stats.weakest],
-    }, indent=2)
+    return json.dumps(
+        {
+            "sessions": stats.sessions,
+            "answered": stats.answered,
+            "correct": stats.correct,
+            "accuracy": round(stats.correct / stats.answered, 3) if stats.answered else None,
+            "by_topic": block(stats.by_topic),
+            "by_drug": block(stats.by_drug),
+            "due_now": stats.due_now,
+            "due_today": stats.due_today,
+            "weakest_facts": [{"fact": f, "correct": c, "answered": n} for f, c, n in stats.weakest],
+        },
+        indent=2,
+    )

@@ -113,7 +113,7 @@ class _Truth:
         self.values: dict[str, list[str]] = {}
         first_seen: dict[str, dict[str, str]] = {}
         self.value_fact: dict[tuple[str, str], Fact] = {}
-        for (subject, attribute) in self.facts:
+        for subject, attribute in self.facts:
             for form in self.not_false(subject, attribute):
                 self.holders.setdefault((attribute, form), set()).add(subject)
         for fact in deck.facts:
@@ -198,8 +198,15 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
         try:
             for question in _questions(template, deck, truth, seed):
                 if question.id in seen:
-                    raise InvalidContent([Problem(template.path, template.line,
-                                                  f"templates[{template.id}]: makes two questions with id {question.id}")])
+                    raise InvalidContent(
+                        [
+                            Problem(
+                                template.path,
+                                template.line,
+                                f"templates[{template.id}]: makes two questions with id {question.id}",
+                            )
+                        ]
+                    )
                 seen.add(question.id)
                 out.append(question)
         except TemplateError as exc:
@@ -263,10 +270,16 @@ class _Maker:
             "class_name": self.deck.class_name,
             "timeline": "",
             "fact": {
-                "note": fact.note, "hint": fact.hint, "caveat": fact.caveat, "answer": fact.answer,
-                "question": fact.question, "false_statement": fact.false_statement,
-                "erroneous": fact.erroneous, "erroneous_source": fact.erroneous_source,
-                "date": fact.date.human() if fact.date else "", "confidence": fact.confidence,
+                "note": fact.note,
+                "hint": fact.hint,
+                "caveat": fact.caveat,
+                "answer": fact.answer,
+                "question": fact.question,
+                "false_statement": fact.false_statement,
+                "erroneous": fact.erroneous,
+                "erroneous_source": fact.erroneous_source,
+                "date": fact.date.human() if fact.date else "",
+                "confidence": fact.confidence,
             },
         }
         ctx.update(extra)
@@ -344,7 +357,9 @@ class _Maker:
             reverse_answer=reverse_answer,
         )
 
-    def wrong_values(self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None) -> list[str] | None:
+    def wrong_values(
+        self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None
+    ) -> list[str] | None:
         """n values of the same attribute, held by other subjects and false for this one."""
         mine = self.truth.not_false(fact.subject, fact.attribute) | {normalize(display(fact))}
 
@@ -382,8 +397,16 @@ class _Maker:
                 answer = self.deck.subject_name(fact.text) if fact.text in subjects else answer
                 excluded = self.truth.not_false(fact.subject, fact.attribute)
                 by_name = self.by_name
-                wrong = pick(qid, self.names, lambda name: by_name[name] != fact.subject
-                             and normalize(by_name[name]) not in excluded and normalize(name) != normalize(answer), 3)
+                wrong = pick(
+                    qid,
+                    self.names,
+                    lambda name: (
+                        by_name[name] != fact.subject
+                        and normalize(by_name[name]) not in excluded
+                        and normalize(name) != normalize(answer)
+                    ),
+                    3,
+                )
             else:
                 wrong = self.wrong_values(fact, qid, 3)
             if wrong is not None:
@@ -392,8 +415,9 @@ class _Maker:
             yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
             # one false variant per fact, never the same false statement twice
             used = self.false_used
-            chosen = self.wrong_values(fact, qid, 1,
-                                       exclude=lambda v: (fact.subject, fact.attribute, normalize(v)) in used)
+            chosen = self.wrong_values(
+                fact, qid, 1, exclude=lambda v: (fact.subject, fact.attribute, normalize(v)) in used
+            )
             if chosen:
                 text = chosen[0]
                 used.add((fact.subject, fact.attribute, normalize(text)))
@@ -402,7 +426,7 @@ class _Maker:
                 yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
         else:
             accepted = fact.aliases if t.ask == "value" else ()
-            prompt, cloze = (self.cloze_pair("", answer, ctx) if t.kind == "cloze" else (None, ""))
+            prompt, cloze = self.cloze_pair("", answer, ctx) if t.kind == "cloze" else (None, "")
             yield self.build(qid, [fact], ctx, answer, accepted=accepted, prompt=prompt, cloze=cloze)
 
     def about_subject(self, fact: Fact) -> Iterator[Question]:
@@ -424,7 +448,9 @@ class _Maker:
         ctx = self.context(fact, answer=fact.answer, statement=statement, value=value)
         qid = question_id(t.id, fact.id)
         if t.kind == "mcq":
-            wrong = pick(qid, sorted(fact.distractors, key=normalize), lambda d: normalize(d) != normalize(fact.answer), 3)
+            wrong = pick(
+                qid, sorted(fact.distractors, key=normalize), lambda d: normalize(d) != normalize(fact.answer), 3
+            )
             if wrong is not None:
                 yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong)
         elif t.kind == "tf":
@@ -468,34 +494,48 @@ class _Maker:
                 # the answer's own list of values (closed) backs the "NOT", the others' facts the rest
                 used = [holders[chosen[w]] for w in wrong] + self.truth.of(drug.subject, group[0].attribute)
                 ctx = self.context(group[0], drug=drug.name, answer=drug.name)
-                yield self.build(qid, used, ctx, drug.name, wrong=wrong, subject=drug.subject,
-                                 drugs=[drug.subject, *(chosen[w] for w in wrong)])
+                yield self.build(
+                    qid,
+                    used,
+                    ctx,
+                    drug.name,
+                    wrong=wrong,
+                    subject=drug.subject,
+                    drugs=[drug.subject, *(chosen[w] for w in wrong)],
+                )
 
     def extremes(self, facts: list[Fact]) -> Iterator[Question]:
         by_subject: dict[str, list[Fact]] = {}
         for fact in facts:
             by_subject.setdefault(fact.subject, []).append(fact)
-        single = sorted((fs[0] for fs in by_subject.values() if len(fs) == 1 and isinstance(fs[0].value, PartialDate)),
-                        key=lambda f: f.subject)
+        single = sorted(
+            (fs[0] for fs in by_subject.values() if len(fs) == 1 and isinstance(fs[0].value, PartialDate)),
+            key=lambda f: f.subject,
+        )
+        earliest = self.t.ask == "earliest"
+
+        def beats(a: Fact, b: Fact) -> bool:
+            first, second = (a.value, b.value) if earliest else (b.value, a.value)
+            assert isinstance(first, PartialDate) and isinstance(second, PartialDate)
+            return first.surely_before(second)
+
         for combo in _groups_of_four(single):
-            dates = {f.id: f.value for f in combo}
-
-            def beats(a: Fact, b: Fact) -> bool:
-                first, second = (dates[a.id], dates[b.id]) if self.t.ask == "earliest" else (dates[b.id], dates[a.id])
-                assert isinstance(first, PartialDate) and isinstance(second, PartialDate)
-                return first.surely_before(second)
-
             winners = [f for f in combo if all(beats(f, o) for o in combo if o is not f)]
             if len(winners) != 1:
                 continue
             winner = winners[0]
             qid = question_id(self.t.id, *(f.id for f in combo))
-            timeline = "; ".join(f"{self.deck.subject_name(f.subject)} {display(f)}"
-                                 for f in sorted(combo, key=lambda f: dates[f.id]))  # type: ignore[arg-type,return-value]
+            timeline = "; ".join(f"{self.deck.subject_name(f.subject)} {display(f)}" for f in sorted(combo, key=_when))
             name = self.deck.subject_name(winner.subject)
             ctx = self.context(winner, answer=name, timeline=timeline)
             wrong = [self.deck.subject_name(f.subject) for f in combo if f is not winner]
             yield self.build(qid, list(combo), ctx, name, wrong=wrong, subject=winner.subject)
+
+
+def _when(fact: Fact) -> tuple[int, int, int]:
+    value = fact.value
+    assert isinstance(value, PartialDate)
+    return (value.year, value.month or 0, value.day or 0)
 
 
 def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
@@ -535,7 +575,8 @@ def filter_questions(
         if drug not in known:
             raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(sorted(known))})")
     return [
-        q for q in bank
+        q
+        for q in bank
         if q.kind in MODES[mode]
         and (not topics or q.topic in topics)
         and (not drugs or any(d in q.drugs for d in drugs))

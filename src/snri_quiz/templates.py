@@ -98,14 +98,22 @@ def load_templates(path: Path | str, deck: Deck) -> tuple[Template, ...]:
         r.finish()
         for index, entry in enumerate(entries):
             if not isinstance(entry, LineMap):
-                problems.append(Problem(str(file), data.line_of("templates"), f"templates[{index}]: expected a mapping"))
+                problems.append(
+                    Problem(str(file), data.line_of("templates"), f"templates[{index}]: expected a mapping")
+                )
                 continue
             template = _read_template(entry, str(file), index, deck, problems)
             if template is None:
                 continue
             if template.id in seen:
-                problems.append(Problem(str(file), entry.line, f"duplicate template id '{template.id}' "
-                                        f"(first in {seen[template.id].path}:{seen[template.id].line})"))
+                problems.append(
+                    Problem(
+                        str(file),
+                        entry.line,
+                        f"duplicate template id '{template.id}' "
+                        f"(first in {seen[template.id].path}:{seen[template.id].line})",
+                    )
+                )
                 continue
             seen[template.id] = template
             templates.append(template)
@@ -142,7 +150,9 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         if attr not in deck.attributes:
             r.problem("attribute", f"unknown attribute '{attr}'")
         elif kind in ("mcq", "tf") and ask in ("value", "subject", "not_subject") and not deck.attributes[attr].closed:
-            r.problem("attribute", f"'{attr}' is open (not every true value is listed), so it cannot supply wrong options")
+            r.problem(
+                "attribute", f"'{attr}' is open (not every true value is listed), so it cannot supply wrong options"
+            )
     for field in requires:
         if field not in FACT_FIELDS:
             r.problem("requires", f"unknown fact field '{field}' (one of {', '.join(FACT_FIELDS)})")

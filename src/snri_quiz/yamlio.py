@@ -46,8 +46,9 @@ def _loader() -> Any:
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be plain text",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be plain text", key_node.start_mark
+                )
             if key in mapping:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
             mapping[key] = loader.construct_object(value_node, deep=True)
@@ -77,7 +78,8 @@ def load_yaml(path: Path) -> tuple[Any, Problem | None]:
         return None, Problem(str(path), line, f"malformed YAML: {what}")
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
-        return None, Problem(str(path), line,
-                             f"malformed YAML: character #x{exc.character:04x} is not allowed ({exc.reason})")
+        return None, Problem(
+            str(path), line, f"malformed YAML: character #x{exc.character:04x} is not allowed ({exc.reason})"
+        )
     except yaml.YAMLError as exc:
         return None, Problem(str(path), None, "malformed YAML: " + " ".join(str(exc).split()))
