@@ -411,19 +411,18 @@ def build_package(
         changed += was_changed
         mods.append(mod)
     used_types = sorted({s.note_type for s in specs})
-    model_mods = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now)[0] for k in used_types]
+    stamped = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now) for k in used_types]
+    model_mods = [mod for mod, _ in stamped]
+    dirty = bool(changed) or any(was for _, was in stamped) or not lock_path.exists()
     if not topics and not drugs:  # a full build forgets notes that no longer exist
         live = {s.guid for s in specs}
-        lock["notes"] = {g: v for g, v in lock["notes"].items() if g in live}
+        kept = {g: v for g, v in lock["notes"].items() if g in live}
+        dirty = dirty or len(kept) != len(lock["notes"])
+        lock["notes"] = kept
     warnings: list[str] = []
-    new_lock = json.dumps(lock, indent=1, sort_keys=True) + "\n"
-    try:
-        old_lock = lock_path.read_text(encoding="utf-8")
-    except OSError:
-        old_lock = None
-    if new_lock != old_lock:
+    if dirty:
         try:
-            write_atomic(lock_path, new_lock)
+            write_atomic(lock_path, json.dumps(lock, indent=1, sort_keys=True) + "\n")
         except OutputError as exc:
             warnings.append(f"{exc}; modification times will not persist between builds")
 
