@@ -84,8 +84,7 @@ def drug_facts(
     for i, reaction in enumerate(rng.sample(REACTIONS, rng.randint(6, 12))):
         add(f"ae-{i}", "common_adverse_reactions", reaction)
     for i, warning in enumerate(rng.sample(WARNINGS, rng.randint(4, 10))):
-        extra = {"hint": f"A clue to {warning}."} if i % 3 == 0 else {}
-        add(f"warn-{i}", "serious_warnings", warning, **extra)
+        add(f"warn-{i}", "serious_warnings", warning, hint=f"A clue to {warning}.")
     add(
         "ci-maoi",
         "contraindications",

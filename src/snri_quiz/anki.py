@@ -28,7 +28,7 @@ from typing import Any
 
 import genanki
 
-from .content import Content
+from .content import Content, paused_gc
 from .errors import OutputError
 from .facts import Deck
 from .files import ensure_folder, write_atomic
@@ -386,6 +386,18 @@ def _now() -> int:
 
 
 def build_package(
+    content: Content,
+    out_dir: Path,
+    *,
+    topics: Iterable[str] = (),
+    drugs: Iterable[str] = (),
+) -> BuildResult:
+    """Write `<out_dir>/<deck name>.apkg` and update the deck's lock file; return counts."""
+    with paused_gc():
+        return _build_package(content, out_dir, topics=topics, drugs=drugs)
+
+
+def _build_package(
     content: Content,
     out_dir: Path,
     *,

@@ -10,9 +10,12 @@ directory (platformdirs), `$SNRI_QUIZ_HOME/cache` when that is set, or
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +54,30 @@ class Content:
     """How many templates made them."""
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects.
+
+    Questions, facts and note specs hold no reference cycles, but the collector's full
+    passes over a growing heap made large decks cost superlinear time (40% of a
+    2,000-drug load). Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_content(deck: Path | str | None = None, templates: Path | str | None = None, seed: int = 0) -> Content:
     """Load and validate everything (or reuse the cached result); raise InvalidContent with every problem."""
+    with paused_gc():
+        return _load_content(deck, templates, seed)
+
+
+def _load_content(deck: Path | str | None, templates: Path | str | None, seed: int) -> Content:
     deck_dir = Path(deck) if deck is not None else bundled_deck()
     template_dir = Path(templates) if templates is not None else bundled_templates()
     cache = _cache_dir()
