@@ -22,9 +22,9 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_version_and_help() -> None:
     code, out, _ = run("--version")
     assert code == 0 and out.strip() == f"snri-quiz, version {__version__}"
-    for command in ("check", "facts", "export", "build"):
+    for command in ("check", "facts", "export", "build", "play", "stats"):
         code, out, _ = run(command, "--help")
-        assert code == 0 and "Example:" in out, command
+        assert code == 0 and "\n  Example:\n    snri-quiz " in out, command
 
 
 def test_check_counts_everything(content: Content) -> None:

@@ -119,43 +119,17 @@ def test_skip_undo_quit_and_help(tmp_path: Path) -> None:
 
 
 def test_grading_of_typed_answers_in_a_session(tmp_path: Path) -> None:
-    questions = exported(tmp_path, "--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine", "--seed", "1")
+    options = ("--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine", "--seed", "1")
+    questions = exported(tmp_path, *options)
     q = next(q for q in questions if q["prompt"].endswith("Effexor XR is a US brand of which SNRI?"))
-    index = questions.index(q)
-    script = ["s"] * index + ["desvenlafaxine", "q"]
-    done = cli(
-        tmp_path,
-        "play",
-        "--mode",
-        "typed",
-        "--topic",
-        "brand_names",
-        "--drug",
-        "venlafaxine",
-        "--seed",
-        "1",
-        "--count",
-        str(len(questions)),
-        stdin="\n".join(script) + "\n",
-    )
-    assert "Wrong. ('desvenlafaxine' is a different drug)" in done.stdout
-    script = ["s"] * index + ["venlafaxin", "q"]
-    done = cli(
-        tmp_path,
-        "play",
-        "--mode",
-        "typed",
-        "--topic",
-        "brand_names",
-        "--drug",
-        "venlafaxine",
-        "--seed",
-        "1",
-        "--count",
-        str(len(questions)),
-        stdin="\n".join(script) + "\n",
-    )
-    assert "Accepted with a typo: you typed 'venlafaxin', the answer is 'Venlafaxine'." in done.stdout
+    skips = ["s"] * questions.index(q)
+    for response, expected in [
+        ("desvenlafaxine", "Wrong. ('desvenlafaxine' is a different drug)"),
+        ("venlafaxin", "Accepted with a typo: you typed 'venlafaxin', the answer is 'Venlafaxine'."),
+    ]:
+        script = "\n".join([*skips, response, "q"]) + "\n"
+        done = cli(tmp_path, "play", *options, "--count", str(len(questions)), stdin=script)
+        assert expected in done.stdout
 
 
 def test_end_of_input_keeps_answers_and_prints_partial_score(tmp_path: Path) -> None:

@@ -63,11 +63,9 @@ def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that choose questions; the same for play and every export format."""
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--mode, --topic and --drug: which questions; the same for play and every export format."""
 
-    @click.option("--seed", type=int, default=0, show_default=True, help="Seed for question and option order.")
-    @click.option("--count", type=int, default=None, help="How many questions (default: all).")
     @click.option(
         "--mode",
         type=click.Choice(["mcq", "typed", "tf", "mixed"]),
@@ -169,7 +167,9 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
 
 @cli.command()
 @content_options
-@selection_options
+@filter_options
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for question and option order.")
+@click.option("--count", type=int, default=None, help="How many questions (default: all).")
 @click.option(
     "--format",
     "fmt",
@@ -318,16 +318,8 @@ def build(
 
 @cli.command()
 @content_options
+@filter_options
 @click.option("--count", type=int, default=10, show_default=True, help="How many questions.")
-@click.option(
-    "--mode",
-    type=click.Choice(["mcq", "typed", "tf", "mixed"]),
-    default="mixed",
-    show_default=True,
-    help="Kinds of question.",
-)
-@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
-@click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable).")
 @click.option(
     "--seed", type=int, default=None, help="Ask exactly the set `export --seed S` gives, instead of due-first order."
 )
@@ -355,7 +347,7 @@ def play(
     \b
     Example:
       snri-quiz play --count 5 --topic brand_names
-      printf 'b\nt\n' | snri-quiz play --count 2 --seed 1 --cram
+      printf 'b\\nt\\n' | snri-quiz play --count 2 --seed 1 --cram
     """
     import os
     import signal
