@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError
-
 from .errors import InvalidContent, Problem, UsageError
 from .facts import Deck, Fact, PartialDate, normalize
 
@@ -85,10 +83,6 @@ class Question:
     """The reverse card's prompt, when the reverse direction has a single answer."""
     reverse_answer: str = ""
     """The reverse card's answer."""
-
-    @property
-    def answer_letter(self) -> str | None:
-        return LETTERS[self.answer_index] if self.answer_index is not None and self.kind == "mcq" else None
 
 
 def question_id(template_id: str, *parts: str) -> str:
@@ -190,6 +184,8 @@ def display(fact: Fact) -> str:
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
     """Every question the templates make from the deck, in template then fact order."""
+    from jinja2 import TemplateError
+
     truth = _Truth(deck)
     problems: list[Problem] = []
     out: list[Question] = []
