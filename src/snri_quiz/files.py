@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -32,8 +33,9 @@ def write_atomic(path: Path, data: bytes | str | None = None, *, writer: Callabl
     """
     path = Path(path)
     ensure_folder(path.parent)
+    _remove_orphans(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
@@ -52,3 +54,24 @@ def write_atomic(path: Path, data: bytes | str | None = None, *, writer: Callabl
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete temporary files that a killed earlier write of `path` left behind.
+
+    Their names carry the writer's process id; a file whose writer is gone is an orphan.
+    """
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = leftover.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
