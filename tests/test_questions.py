@@ -182,10 +182,10 @@ def test_correct_option_is_not_betrayed_by_length_or_echo(content: Content) -> N
 
 
 def test_only_one_of_its_form(content: Content) -> None:
-    """The answer is not the only option with digits, or the only one in parentheses."""
+    """The answer is not the only option with digits, in parentheses, or capitalised."""
 
-    def shape(text: str) -> tuple[bool, bool]:
-        return bool(re.search(r"\d", text)), "(" in text
+    def shape(text: str) -> tuple[bool, bool, bool]:
+        return bool(re.search(r"\d", text)), "(" in text, text[:1].isupper()
 
     lonely = 0
     mcqs = [q for q in content.bank if q.kind == "mcq"]
