@@ -44,3 +44,5 @@ def test_wheel_install_runs_from_an_unrelated_folder(tmp_path: Path) -> None:
     out = run("build", "-o", "out")
     assert out.startswith("Wrote out/SNRIs.apkg")
     assert (elsewhere / "out" / "SNRIs.apkg").stat().st_size > 10_000
+    run("export", "--format", "pdf", "--count", "5", "-o", "exam.pdf")  # the Typst template ships too
+    assert (elsewhere / "exam.pdf").read_bytes().startswith(b"%PDF")
