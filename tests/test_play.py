@@ -35,6 +35,18 @@ def cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[
     )
 
 
+def start(home: Path, *args: str) -> subprocess.Popen[str]:
+    """snri-quiz running in the background, with pipes for all three streams."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "snri_quiz", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(home),
+    )
+
+
 def exported(home: Path, *args: str) -> list[dict[str, Any]]:
     done = cli(home, "export", "--format", "json", *args)
     assert done.returncode == 0, done.stderr
@@ -144,14 +156,7 @@ def test_end_of_input_keeps_answers_and_prints_partial_score(tmp_path: Path) -> 
 
 def test_sigterm_mid_quiz(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "2", "--count", "5")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "snri_quiz", "play", "--seed", "2", "--count", "5"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env_for(tmp_path),
-    )
+    proc = start(tmp_path, "play", "--seed", "2", "--count", "5")
     assert proc.stdin is not None
     proc.stdin.write(right(questions[0]) + "\n")
     proc.stdin.flush()
@@ -213,17 +218,7 @@ def test_cram_does_not_touch_the_schedule(tmp_path: Path) -> None:
 def test_two_quizzes_at_once_keep_all_answers(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "9", "--count", "40")
     script = "\n".join(right(q) for q in questions) + "\n"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "snri_quiz", "play", "--seed", "9", "--count", "40"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env_for(tmp_path),
-        )
-        for _ in range(2)
-    ]
+    procs = [start(tmp_path, "play", "--seed", "9", "--count", "40") for _ in range(2)]
     outputs = [p.communicate(script, timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err

@@ -32,7 +32,7 @@ from .content import Content, paused_gc
 from .errors import OutputError
 from .facts import Deck
 from .files import ensure_folder, write_atomic
-from .questions import LETTERS, Question, filter_questions
+from .questions import Question, filter_questions, lettered_answer
 
 LOCK_NAME = "anki-lock.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -296,11 +296,10 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
     fields: tuple[str, ...]
     cards = 1
     if q.kind == "mcq":
-        letter = LETTERS[q.answer_index or 0]
         fields = (
             _e(q.prompt),
             _options_html(q, False),
-            f"{letter}. {_e(q.answer)}",
+            _e(lettered_answer(q)),
             _options_html(q, True),
             explanation,
             sources,

@@ -349,7 +349,6 @@ def play(
       snri-quiz play --count 5 --topic brand_names
       printf 'b\\nt\\n' | snri-quiz play --count 2 --seed 1 --cram
     """
-    import os
     import signal
     from datetime import UTC, datetime
 
@@ -379,9 +378,7 @@ def play(
                 content.bank, d, store.due_dates(), now, count=count, mode=mode, topics=topics, drugs=drugs
             )
         interactive = sys.stdin.isatty()
-        console = Console(
-            highlight=False, soft_wrap=not sys.stdout.isatty(), no_color=bool(os.environ.get("NO_COLOR")) or None
-        )  # rich also reads NO_COLOR
+        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())  # rich also reads NO_COLOR
 
         def read() -> str:
             if interactive:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .facts import Deck
-from .questions import LETTERS, Question
+from .questions import LETTERS, Question, lettered_answer
 
 PRINTABLE = ("pdf", "html", "md")
 FORMATS = ("pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle", "json")
@@ -50,12 +50,6 @@ def _reshuffle(q: Question, key: str) -> Question:
     options = list(q.options)
     random.Random(key).shuffle(options)
     return replace(q, options=tuple(options), answer_index=options.index(q.answer))
-
-
-def answer_text(q: Question) -> str:
-    if q.kind == "mcq" and q.answer_index is not None:
-        return f"{LETTERS[q.answer_index]}. {q.answer}"
-    return q.answer
 
 
 def citations(deck: Deck, q: Question) -> list[str]:
@@ -100,7 +94,7 @@ def _front_html(q: Question) -> str:
 def _back_html(deck: Deck, q: Question) -> str:
     sources = "<br>".join(html.escape(c, quote=False) for c in citations(deck, q))
     return (
-        f"<b>{html.escape(answer_text(q), quote=False)}</b><br>{html.escape(q.explanation, quote=False)}"
+        f"<b>{html.escape(lettered_answer(q), quote=False)}</b><br>{html.escape(q.explanation, quote=False)}"
         f"<br><small>{sources}</small>"
     )
 
@@ -127,7 +121,7 @@ def to_quizlet(questions: Sequence[Question]) -> str:
         term = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
         if q.kind == "mcq":
             term += " " + " ".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(q.options))
-        lines.append(f"{_one_line(term)}\t{_one_line(answer_text(q))}")
+        lines.append(f"{_one_line(term)}\t{_one_line(lettered_answer(q))}")
     return "\n".join(lines) + "\n"
 
 
@@ -246,7 +240,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
                 "key": [
                     {
                         "n": n,
-                        "answer": answer_text(q),
+                        "answer": lettered_answer(q),
                         "explanation": q.explanation,
                         "sources": citations(deck, q),
                     }

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .facts import Deck
 from .grading import Grade, grade
 from .progress import ProgressStore
-from .questions import LETTERS, Question, filter_questions
+from .questions import LETTERS, Question, filter_questions, lettered_answer
 
 HELP = "Keys: a letter or the option's text answers; t/f for true or false; ? help, s skip, u undo, q quit."
 
@@ -100,7 +100,7 @@ class Result:
                         "skipped": t.skipped,
                         "correct": bool(t.grade and t.grade.correct),
                         "typo": bool(t.grade and t.grade.typo),
-                        "answer": display_answer(t.question),
+                        "answer": lettered_answer(t.question, ") "),
                     }
                     for t in self.turns
                 ],
@@ -108,12 +108,6 @@ class Result:
             ensure_ascii=False,
             indent=2,
         )
-
-
-def display_answer(q: Question) -> str:
-    if q.kind == "mcq" and q.answer_index is not None:
-        return f"{LETTERS[q.answer_index]}) {q.answer}"
-    return q.answer
 
 
 def order_for_review(
@@ -256,7 +250,7 @@ class TerminalUI:
             self._print("Correct.", "bold green")
         else:
             self._print("Wrong." + (f" ({verdict.reason})" if verdict.reason else ""), "bold red")
-        self._print(f"Answer: {display_answer(q)}")
+        self._print(f"Answer: {lettered_answer(q, ') ')}")
         self._print(q.explanation, "dim" if verdict.correct else None)
         for source in sources:
             self._print(f"Source: {source}", "dim")
@@ -278,7 +272,7 @@ class TerminalUI:
             for turn in missed:
                 mark = "skipped" if turn.skipped else f"you answered '{turn.response}'"
                 self._print(f"  {turn.question.prompt}")
-                self._print(f"    answer: {display_answer(turn.question)} ({mark})")
+                self._print(f"    answer: {lettered_answer(turn.question, ') ')} ({mark})")
         self._print(result.score_line(), "bold")
 
 

@@ -252,9 +252,6 @@ class ProgressStore:
         """Question id -> when it is next due, for every question answered outside cram mode."""
         return {qid: datetime.fromisoformat(due) for qid, due in self.db.execute("SELECT question_id, due FROM cards")}
 
-    def answer_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM answers").fetchone()[0])
-
     def stats(self, now: datetime, known: Iterable[str] | None = None) -> Stats:
         db = self.db
         sessions = db.execute("SELECT count(*) FROM sessions WHERE id IN (SELECT session_id FROM answers)").fetchone()[

@@ -85,6 +85,13 @@ class Question:
     """The reverse card's answer."""
 
 
+def lettered_answer(q: Question, separator: str = ". ") -> str:
+    """The answer as shown to people: 'B. Cymbalta' for multiple choice, else the answer itself."""
+    if q.kind == "mcq" and q.answer_index is not None:
+        return f"{LETTERS[q.answer_index]}{separator}{q.answer}"
+    return q.answer
+
+
 def question_id(template_id: str, *parts: str) -> str:
     digest = hashlib.sha256("|".join((template_id, *parts)).encode()).hexdigest()
     return f"q{digest[:15]}"
@@ -140,10 +147,6 @@ class _Truth:
                 out |= self.holders.get((fact.attribute, normalize(form)), set())
             found = self._holding[key] = frozenset(out)
         return found
-
-    def may_be_true(self, subject: str, fact: Fact) -> bool:
-        """Could `fact`'s value (or one of its aliases) also be true for `subject`?"""
-        return subject in self.holding(fact)
 
 
 def _rng(question: str, salt: int = 0) -> random.Random:
