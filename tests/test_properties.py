@@ -20,7 +20,7 @@ from snri_quiz.content import Content, load_content
 from snri_quiz.errors import InvalidContent
 from snri_quiz.export import exam_data, make_forms, to_anki_text, to_html
 from snri_quiz.facts import load_deck, normalize
-from snri_quiz.grading import allowed_typos, edit_distance, grade_typed, other_names, squash
+from snri_quiz.grading import Lexicon, allowed_typos, edit_distance, grade_typed, squash
 
 HERE = Path(__file__).parent
 
@@ -83,7 +83,7 @@ def test_normalisation_is_idempotent(text: str) -> None:
 @given(st.data())
 def test_exact_answer_always_passes(data: st.DataObject) -> None:
     content = bundled()
-    names = other_names(content.deck)
+    names = Lexicon(content.deck)
     typed = [q for q in content.bank if q.kind in ("typed", "cloze")]
     q = data.draw(st.sampled_from(typed))
     for answer in q.accepted:
@@ -97,11 +97,11 @@ def test_exact_answer_always_passes(data: st.DataObject) -> None:
 @given(st.data())
 def test_another_drugs_name_never_passes(data: st.DataObject) -> None:
     content = bundled()
-    names = other_names(content.deck)
+    names = Lexicon(content.deck)
     typed = [q for q in content.bank if q.kind in ("typed", "cloze")]
     q = data.draw(st.sampled_from(typed))
     accepted = {squash(a) for a in q.accepted}
-    others = sorted(n for n in names if n not in accepted)
+    others = sorted(n for n in names.names if n not in accepted)
     other = data.draw(st.sampled_from(others))
     assert not grade_typed(other, q.accepted, names).correct
 
@@ -109,7 +109,7 @@ def test_another_drugs_name_never_passes(data: st.DataObject) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=30), st.sampled_from(["venlafaxine", "duloxetine", "milnacipran", "hepatotoxicity", "SUI"]))
 def test_accepted_answers_are_exact_or_small_typos(response: str, answer: str) -> None:
-    verdict = grade_typed(response, [answer], other_names(bundled().deck))
+    verdict = grade_typed(response, [answer], Lexicon(bundled().deck))
     if verdict.correct:
         distance = edit_distance(squash(response), squash(answer))
         assert distance <= allowed_typos(squash(answer))

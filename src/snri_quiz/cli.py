@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from . import __version__
-from .errors import InvalidContent, OutputError, ProgressError, SnriQuizError, UsageError
+from .errors import InvalidContent, OutputError, ProgressError, ProgressUnavailable, SnriQuizError, UsageError
+from .text import visible
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,6 +36,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InvalidContent as exc:
             _fail([str(p) for p in exc.problems])
+        except ProgressUnavailable as exc:
+            _fail([f"Error: {visible(str(exc))}"], 1)
         except (UsageError, OutputError, ProgressError) as exc:
             _fail([f"Error: {exc}"])
         except SnriQuizError as exc:  # pragma: no cover - every subclass is listed above
@@ -323,7 +326,16 @@ def build(
 @click.option(
     "--seed", type=int, default=None, help="Ask exactly the set `export --seed S` gives, instead of due-first order."
 )
+@click.option(
+    "--id",
+    "ids",
+    multiple=True,
+    metavar="QID",
+    help="Ask exactly this question (repeatable, in this order); ids are in `export --format json`.",
+)
 @click.option("--cram", is_flag=True, help="Quiz without touching the spaced-repetition schedule.")
+@click.option("--no-again", is_flag=True, help="Do not ask missed questions again at the end.")
+@click.option("--sources", "full_sources", is_flag=True, help="Show sources with their full addresses.")
 @click.option("--json", "as_json", is_flag=True, help="Print the session result as JSON.")
 def play(
     deck: Path | None,
@@ -333,16 +345,21 @@ def play(
     topics: tuple[str, ...],
     drugs: tuple[str, ...],
     seed: int | None,
+    ids: tuple[str, ...],
     cram: bool,
+    no_again: bool,
+    full_sources: bool,
     as_json: bool,
 ) -> None:
     """Take a quiz in the terminal, with grading, explanations and spaced repetition.
 
-    Questions that are due come first, then new ones. Answer with a letter or the
+    Questions that are due come first, then new ones; the ones you miss come back
+    once at the end (the score counts first attempts). Answer with a letter or the
     option's text; t/f for true or false. At the prompt: ? keys, s skip, u undo,
-    q quit. Progress is saved after every answer in the user data directory (or
-    $SNRI_QUIZ_HOME). When standard input is not a terminal, one answer is read
-    per line, so a quiz can be scripted.
+    q quit; after a typed answer graded wrong, ! counts it as right and flags the
+    question for review. Progress is saved after every answer in the user data
+    directory (or $SNRI_QUIZ_HOME). When standard input is not a terminal, one
+    answer is read per line, so a quiz can be scripted.
 
     \b
     Example:
@@ -355,21 +372,31 @@ def play(
     from rich.console import Console
 
     from .content import load_content
-    from .grading import other_names
-    from .play import SilentUI, Stop, TerminalUI, order_for_review, run_session
+    from .grading import Lexicon
+    from .play import SilentUI, Stop, TerminalUI, by_ids, order_for_review, run_session
     from .progress import ProgressStore
     from .questions import filter_questions, select
 
     if count < 1:
         raise UsageError("--count must be at least 1")
+    if ids and seed is not None:
+        raise UsageError("--id and --seed cannot be used together")
     content = load_content(deck, templates, seed=seed or 0)
     d = content.deck
-    available = len(filter_questions(content.bank, d, mode=mode, topics=topics, drugs=drugs))
-    if available == 0:
-        raise UsageError("no questions match these options")
+    if ids:
+        chosen = by_ids(content.bank, ids)
+    else:
+        available = len(filter_questions(content.bank, d, mode=mode, topics=topics, drugs=drugs))
+        if available == 0:
+            raise UsageError("no questions match these options")
     now = datetime.now(UTC)
+    # Undecodable bytes at the prompt become surrogates that the quiz refuses, instead of a crash.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     with ProgressStore.open() as store:
-        if seed is not None:
+        if ids:
+            questions = chosen
+        elif seed is not None:
             questions = select(
                 content.bank, d, seed=seed, count=min(count, available), mode=mode, topics=topics, drugs=drugs
             )
@@ -388,7 +415,9 @@ def play(
                 raise EOFError
             return line.rstrip("\n")
 
-        ui = (SilentUI if as_json else TerminalUI)(console, interactive=interactive, read=read)
+        ui = (SilentUI if as_json else TerminalUI)(
+            console, interactive=interactive, read=read, full_sources=full_sources
+        )
 
         def on_term(signum: int, frame: object) -> None:
             raise Stop("terminated", 128 + signal.SIGTERM)
@@ -397,27 +426,32 @@ def play(
         session = store.start_session(mode, cram, now)
         code = 0
         try:
-            result = run_session(questions, d, ui, store=store, session_id=session, names=other_names(d), cram=cram)
+            result = run_session(
+                questions, d, ui, store=store, session_id=session, lexicon=Lexicon(d), cram=cram, again=not no_again
+            )
         except Stop as stop:
             assert stop.result is not None
             result, code = stop.result, stop.code
         finally:
             signal.signal(signal.SIGTERM, previous)
-        store.finish_session(session, datetime.now(UTC))
+        try:
+            store.finish_session(session, datetime.now(UTC))
+        except ProgressUnavailable:
+            pass  # the answers themselves are accounted for in result.unsaved
     if as_json:
         click.echo(result.to_json())
     else:
         if interactive and result.stopped:
             console.print()
         ui.summary(result)
-    sys.exit(code)
+    sys.exit(code or (1 if result.unsaved else 0))
 
 
 @cli.command()
 @content_options
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
-    """Show your progress: sessions, answers, accuracy, cards due and weakest facts.
+    """Show your progress: mastery per topic, what is due this week, coverage, streak and weakest facts.
 
     \b
     Example:
@@ -431,16 +465,39 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
 
     content = load_content(deck, templates)
     with ProgressStore.open() as store:
-        result = store.stats(datetime.now(UTC), known=[q.id for q in content.bank])
+        result = store.stats(datetime.now(UTC), content.bank)
     if as_json:
         click.echo(stats_json(result))
         return
+    if not result.answered:
+        click.echo("No answers yet: run snri-quiz play")
+        return
     d = content.deck
-    pct = f" ({round(100 * result.correct / result.answered)}% correct)" if result.answered else ""
+    bars = sys.stdout.isatty()
+
+    def bar(fraction: float, width: int = 20) -> str:
+        if not bars:
+            return ""
+        filled = round(max(0.0, min(1.0, fraction)) * width)
+        return "█" * filled + "·" * (width - filled) + "  "
+
+    pct = f" ({round(100 * result.correct / result.answered)}% correct)"
+    seen, total = result.coverage
     click.echo(f"Sessions:   {result.sessions}")
     click.echo(f"Answered:   {result.answered}{pct}")
+    click.echo(f"Coverage:   {seen} of {total} questions seen")
+    click.echo(f"Streak:     {result.streak_days} day{'s' if result.streak_days != 1 else ''}")
     click.echo(f"Due now:    {result.due_now}")
     click.echo(f"Due today:  {result.due_today}")
+    click.echo("Mastery by topic:")
+    for key, m in result.topics.items():
+        topic_name = visible(d.topics.get(key, key))
+        click.echo(f"  {topic_name:<36} {bar(m.mastery)}{round(100 * m.mastery):>3}%  ({m.seen}/{m.total} seen)")
+    click.echo("Due in the next 7 days:")
+    peak = max(result.due_forecast) or 1
+    for day, due in enumerate(result.due_forecast):
+        name = ("today", "tomorrow")[day] if day < 2 else f"in {day} days"
+        click.echo(f"  {name:<11} {bar(due / peak, 30)}{due}")
     for title, block, label in (
         ("By topic:", result.by_topic, lambda k: d.topics.get(k, k)),
         ("By drug:", result.by_drug, lambda k: k),
@@ -448,7 +505,9 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
         if block:
             click.echo(title)
             for key, (correct, answered) in block.items():
-                click.echo(f"  {label(key):<36} {correct:>3}/{answered:<3} {round(100 * correct / answered):>3}%")
+                click.echo(
+                    f"  {visible(str(label(key))):<36} {correct:>3}/{answered:<3} {round(100 * correct / answered):>3}%"
+                )
     if result.weakest:
         click.echo("Weakest facts:")
         for fact_id, correct, answered in result.weakest:
@@ -457,7 +516,11 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
                 what = f"{d.subject_name(fact.subject)}, {d.attributes[fact.attribute].label}: {fact.text}"
             except KeyError:
                 what = fact_id
-            click.echo(f"  {correct}/{answered}  {what}")
+            click.echo(f"  {correct}/{answered}  {visible(what)}")
+    if result.disputed:
+        click.echo(f"Answers you counted as right ({len(result.disputed)}), flagged for review:")
+        for item in result.disputed:
+            click.echo(f"  {item.question_id}  '{visible(item.response)}'")
 
 
 def main() -> None:

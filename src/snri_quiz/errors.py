@@ -42,3 +42,7 @@ class OutputError(SnriQuizError):
 
 class ProgressError(SnriQuizError):
     """The learner's progress database cannot be opened or is damaged."""
+
+
+class ProgressUnavailable(ProgressError):
+    """The progress database is sound but cannot be written now (locked by another program, disk full)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidContent, Problem
+from .kinds import AnswerType
 from .yamlio import LineMap, load_yaml
 
 ATTRIBUTE_TYPES = ("text", "date", "integer")
@@ -167,6 +168,10 @@ class Fact:
     """Corrections: the wrong text as a seed document has it."""
     erroneous_source: str = ""
     """Corrections: the source id of the seed with the error."""
+    answer_type: str = ""
+    """How typed answers about it are graded (an AnswerType value); empty: inferred from the answer."""
+    key_terms: tuple[str, ...] = ()
+    """Essential words that suffice as a typed answer (`MAOI` for 'an MAOI')."""
 
     @property
     def text(self) -> str:
@@ -554,6 +559,10 @@ def _read_fact(
     aliases = f.texts("aliases")
     uncertain = f.texts("uncertain")
     distractors = f.texts("distractors")
+    key_terms = f.texts("key_terms")
+    answer_type = f.text("answer_type")
+    if answer_type and answer_type not in set(AnswerType):
+        f.problem("answer_type", f"'{answer_type}' is not one of {', '.join(AnswerType)}")
     confidence = f.text("confidence") or "high"
     if confidence not in CONFIDENCE:
         f.problem("confidence", f"'{confidence}' is not one of {', '.join(CONFIDENCE)}")
@@ -596,6 +605,8 @@ def _read_fact(
         confidence=confidence,
         date=date,
         distractors=distractors,
+        key_terms=key_terms,
+        answer_type=answer_type,
         **extra,
     )
 

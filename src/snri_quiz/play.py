@@ -2,24 +2,31 @@
 
 The loop talks to a small UI object, so the same session runs in colour on a terminal
 (rich), as plain text when scripted, or silently for `--json`. Every answer is saved
-before its feedback is shown.
+before its feedback is shown; an answer that cannot be saved (the file is locked or
+the disk is full) is kept and saved later, and the learner is told.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from .errors import ProgressUnavailable, UsageError
 from .facts import Deck
-from .grading import Grade, grade
-from .progress import ProgressStore
+from .grading import MAX_RESPONSE, Grade, Lexicon, grade
+from .progress import ProgressStore, deferred_signals
 from .questions import LETTERS, Question, filter_questions, lettered_answer
+from .text import has_control, visible
 
-HELP = "Keys: a letter or the option's text answers; t/f for true or false; ? help, s skip, u undo, q quit."
+HELP = (
+    "Keys: a letter or the option's text answers; t/f for true or false; ? help, s skip, u undo, q quit;"
+    " after a typed answer graded wrong, ! counts it as right (and flags the question for review)."
+)
+OVERRIDE = "!"
 
 
 class Stop(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -39,47 +46,79 @@ class Turn:
     response: str = ""
     grade: Grade | None = None
     answer_id: int | None = None
+    again: bool = False
+    """True for the second asking of a question missed earlier in the session."""
+    overridden: bool = False
+    """True when the learner counted a wrongly graded typed answer as right."""
 
     @property
     def skipped(self) -> bool:
         return self.grade is None
 
+    @property
+    def correct(self) -> bool:
+        return self.overridden or bool(self.grade and self.grade.correct)
+
+
+class Source(NamedTuple):
+    """A source as the quiz shows it."""
+
+    title: str
+    url: str
+
 
 @dataclass
 class Result:
-    """The outcome of a session (partial when it was stopped early)."""
+    """The outcome of a session (partial when it was stopped early). Scores count first attempts only."""
 
     turns: list[Turn]
     total: int
     """Questions in the session as planned."""
     stopped: str = ""
     topics: dict[str, str] = field(default_factory=dict)
+    unsaved: int = 0
+    """Answers that could not be saved (reported, and the exit status is 1)."""
+    unsaved_reason: str = ""
+
+    @property
+    def first(self) -> list[Turn]:
+        return [t for t in self.turns if not t.again]
 
     @property
     def asked(self) -> int:
-        return len(self.turns)
+        return len(self.first)
 
     @property
     def score(self) -> int:
-        return sum(1 for t in self.turns if t.grade and t.grade.correct)
+        return sum(1 for t in self.first if t.correct)
 
     @property
     def percent(self) -> int:
         return round(100 * self.score / self.asked) if self.asked else 0
+
+    @property
+    def streak(self) -> int:
+        """Right answers in a row, up to the last answer."""
+        run = 0
+        for turn in reversed(self.turns):
+            if not turn.correct:
+                break
+            run += 1
+        return run
 
     def score_line(self) -> str:
         return f"Score: {self.score}/{self.asked} ({self.percent}%)"
 
     def by_topic(self) -> dict[str, tuple[int, int]]:
         out: dict[str, list[int]] = {}
-        for turn in self.turns:
+        for turn in self.first:
             tally = out.setdefault(turn.question.topic, [0, 0])
-            tally[0] += bool(turn.grade and turn.grade.correct)
+            tally[0] += turn.correct
             tally[1] += 1
         return {k: (v[0], v[1]) for k, v in out.items()}
 
     def missed(self) -> list[Turn]:
-        return [t for t in self.turns if not (t.grade and t.grade.correct)]
+        return [t for t in self.first if not t.correct]
 
     def to_json(self) -> str:
         return json.dumps(
@@ -89,6 +128,7 @@ class Result:
                 "planned": self.total,
                 "percent": self.percent,
                 "stopped": self.stopped or None,
+                "unsaved": self.unsaved,
                 "by_topic": {k: {"correct": c, "asked": n} for k, (c, n) in self.by_topic().items()},
                 "answers": [
                     {
@@ -98,8 +138,10 @@ class Result:
                         "prompt": t.question.prompt,
                         "response": t.response,
                         "skipped": t.skipped,
-                        "correct": bool(t.grade and t.grade.correct),
+                        "correct": t.correct,
                         "typo": bool(t.grade and t.grade.typo),
+                        "again": t.again,
+                        "overridden": t.overridden,
                         "answer": lettered_answer(t.question, ") "),
                     }
                     for t in self.turns
@@ -131,12 +173,195 @@ def order_for_review(
     return (due_now + new + later)[:count]
 
 
+def by_ids(bank: Iterable[Question], ids: Sequence[str]) -> list[Question]:
+    """Exactly the questions named, in that order; an unknown id is a usage error."""
+    index = {q.id: q for q in bank}
+    unknown = [i for i in ids if i not in index]
+    if unknown:
+        raise UsageError(f"unknown question id '{visible(unknown[0])}' (see `snri-quiz export --format json`)")
+    return [index[i] for i in ids]
+
+
 class UI(Protocol):
-    def question(self, number: int, total: int, q: Question, topic: str) -> None: ...
+    def question(
+        self, number: int, total: int, q: Question, topic: str, result: Result, *, again: bool = False
+    ) -> None: ...
     def ask(self) -> str: ...
-    def feedback(self, q: Question, response: str, verdict: Grade, sources: list[str]) -> None: ...
+    def feedback(self, q: Question, response: str, verdict: Grade, sources: list[Source]) -> None: ...
+    def after_wrong(self, overridable: bool) -> bool:
+        """Pause after a wrong answer; True when the learner counts a typed answer as right."""
+        ...
+
     def note(self, text: str) -> None: ...
     def summary(self, result: Result) -> None: ...
+
+
+def problem_with(response: str) -> str:
+    """Why a typed line cannot be an answer (one line), or '' when it can."""
+    if any("\udc80" <= c <= "\udcff" for c in response):
+        return "That line is not valid UTF-8 text; type it again."
+    if has_control(response):
+        return "Control characters are not allowed in answers; type it again."
+    if len(response) > MAX_RESPONSE:
+        return f"Answers are at most {MAX_RESPONSE} characters; type a shorter one."
+    return ""
+
+
+@dataclass
+class _Pending:
+    """An answer not yet saved, kept in memory until the store takes it."""
+
+    turn: Turn
+    when: datetime
+
+
+class _Session:
+    """One run of the loop: the queue of questions (missed ones again at the end) and the saving."""
+
+    def __init__(
+        self,
+        questions: list[Question],
+        deck: Deck,
+        ui: UI,
+        store: ProgressStore,
+        session_id: int,
+        lexicon: Lexicon,
+        cram: bool,
+        clock: Callable[[], datetime],
+        again: bool,
+    ):
+        self.deck, self.ui, self.store, self.session_id = deck, ui, store, session_id
+        self.lexicon, self.cram, self.clock, self.again = lexicon, cram, clock, again
+        self.first_pass = len(questions)
+        self.queue: list[tuple[Question, bool]] = [(q, False) for q in questions]
+        self.result = Result([], len(questions), topics=deck.topics)
+        self.pending: list[_Pending] = []
+        self.again_added = False
+
+    def run(self) -> Result:
+        index = 0
+        while True:
+            if index >= len(self.queue):
+                if self.again_added:
+                    break
+                self.add_again()
+                continue
+            index = self.ask(index)
+        self.flush()
+        return self.result
+
+    def add_again(self) -> None:
+        self.again_added = True
+        if not self.again:
+            return
+        missed = [t.question for t in self.result.missed() if not t.skipped]
+        if missed:
+            self.ui.note(f"Again: {len(missed)} question{'s' if len(missed) > 1 else ''} you missed.")
+            self.queue.extend((q, True) for q in missed)
+
+    def ask(self, index: int) -> int:
+        """Ask queue[index]; return the index of the next question to ask."""
+        q, again = self.queue[index]
+        turns = self.result.turns
+        number, total = (
+            (index + 1, self.first_pass)
+            if not again
+            else (index + 1 - self.first_pass, len(self.queue) - self.first_pass)
+        )
+        self.ui.question(number, total, q, self.deck.topics.get(q.topic, q.topic), self.result, again=again)
+        while True:
+            raw = self.ui.ask()
+            problem = problem_with(raw)
+            if problem:
+                self.ui.note(problem)
+                continue
+            command = raw.strip().lower()
+            if command == "?":
+                self.ui.note(HELP)
+                continue
+            if command == "q":
+                raise Stop("quit", 0)
+            if command == "s":
+                turns.append(Turn(q, again=again))
+                return index + 1
+            if command == "u":
+                if not turns:
+                    self.ui.note("Nothing to undo yet.")
+                    continue
+                self.undo()
+                index -= 1
+                if index < self.first_pass and self.again_added:
+                    del self.queue[self.first_pass :]
+                    self.again_added = False
+                self.ui.note(f"Undone: question {index + 1} will be asked again.")
+                return index
+            if command == OVERRIDE:
+                self.ui.note("! counts a typed answer as right just after it was graded wrong.")
+                continue
+            verdict = grade(q, raw, self.lexicon)
+            if verdict is None:
+                self.ui.note(_form_hint(q))
+                continue
+            turn = Turn(q, raw.strip(), verdict, again=again)
+            with deferred_signals():  # saved and counted together, or neither
+                self.save(turn)
+                turns.append(turn)
+            self.ui.feedback(q, turn.response, verdict, self.sources(q))
+            if not verdict.correct and self.ui.after_wrong(q.kind in ("typed", "cloze")):
+                with deferred_signals():
+                    turn.overridden = True
+                    if turn.answer_id is not None:
+                        self.store.override(turn.answer_id)
+                self.ui.note("Counted as right; the question is flagged for the author's review.")
+            return index + 1
+
+    def sources(self, q: Question) -> list[Source]:
+        out = []
+        for cited in q.sources:
+            source = self.deck.sources.get(cited.split("#")[0])
+            if source is not None:
+                out.append(Source(source.title, source.url))
+        return out
+
+    def save(self, turn: Turn) -> None:
+        when = self.clock()
+        self.flush()
+        if self.pending:  # still unavailable: keep this one too, in order
+            self.pending.append(_Pending(turn, when))
+            return
+        try:
+            turn.answer_id = self._record(turn, when)
+        except ProgressUnavailable as exc:
+            self.pending.append(_Pending(turn, when))
+            self.result.unsaved_reason = str(exc)
+            self.ui.note(f"Not saved yet: {exc}. The answer is kept and saving is tried again.")
+
+    def _record(self, turn: Turn, when: datetime) -> int:
+        assert turn.grade is not None
+        return self.store.record(self.session_id, turn.question, turn.response, turn.grade, when, cram=self.cram)
+
+    def flush(self) -> None:
+        """Save the answers kept in memory, oldest first, as far as the store takes them."""
+        while self.pending:
+            item = self.pending[0]
+            try:
+                item.turn.answer_id = self._record(item.turn, item.when)
+            except ProgressUnavailable as exc:
+                self.result.unsaved_reason = str(exc)
+                break
+            self.pending.pop(0)
+            if item.turn.overridden:
+                self.store.override(item.turn.answer_id)
+        self.result.unsaved = len(self.pending)
+
+    def undo(self) -> None:
+        last = self.result.turns.pop()
+        kept = [p for p in self.pending if p.turn is last]
+        if kept:
+            self.pending.remove(kept[0])
+        elif last.answer_id is not None:
+            with deferred_signals():
+                self.store.undo(last.answer_id)
 
 
 def run_session(
@@ -146,59 +371,32 @@ def run_session(
     *,
     store: ProgressStore,
     session_id: int,
-    names: dict[str, str],
+    lexicon: Lexicon,
     cram: bool,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    again: bool = True,
 ) -> Result:
-    """Ask every question; return the result, or raise Stop with the partial result attached."""
-    turns: list[Turn] = []
-    result = Result(turns, len(questions), topics=deck.topics)
-    index = 0
+    """Ask every question (then, once, the ones missed); return the result, or raise Stop with the
+    partial result attached."""
+    session = _Session(questions, deck, ui, store, session_id, lexicon, cram, clock, again)
     try:
-        while index < len(questions):
-            q = questions[index]
-            ui.question(index + 1, len(questions), q, deck.topics[q.topic])
-            while True:
-                raw = ui.ask()
-                command = raw.strip().lower()
-                if command == "?":
-                    ui.note(HELP)
-                    continue
-                if command == "q":
-                    raise Stop("quit", 0)
-                if command == "s":
-                    turns.append(Turn(q))
-                    index += 1
-                    break
-                if command == "u":
-                    if not turns:
-                        ui.note("Nothing to undo yet.")
-                        continue
-                    last = turns.pop()
-                    if last.answer_id is not None:
-                        store.undo(last.answer_id)
-                    index -= 1
-                    ui.note(f"Undone: question {index + 1} will be asked again.")
-                    break
-                verdict = grade(q, raw, names)
-                if verdict is None:
-                    ui.note(_form_hint(q))
-                    continue
-                answer_id = store.record(session_id, q, raw.strip(), verdict, clock(), cram=cram)
-                turns.append(Turn(q, raw.strip(), verdict, answer_id))
-                ui.feedback(q, raw.strip(), verdict, [deck.sources[s].citation() for s in q.sources])
-                index += 1
-                break
+        return session.run()
     except Stop as stop:
-        result.stopped = stop.reason
-        stop.result = result
+        session.result.stopped = stop.reason
+        stop.result = session.result
         raise
     except (KeyboardInterrupt, EOFError) as exc:
-        result.stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "end of input"
-        ended = Stop(result.stopped, 130 if isinstance(exc, KeyboardInterrupt) else 0)
-        ended.result = result
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "end of input"
+        session.result.stopped = reason
+        ended = Stop(reason, 130 if isinstance(exc, KeyboardInterrupt) else 0)
+        ended.result = session.result
         raise ended from None
-    return result
+    finally:
+        with deferred_signals():
+            try:
+                session.flush()
+            except ProgressUnavailable:  # pragma: no cover - flush catches it
+                pass
 
 
 def _form_hint(q: Question) -> str:
@@ -210,21 +408,38 @@ def _form_hint(q: Question) -> str:
 
 
 class TerminalUI:
-    """Writes to a rich Console; plain text when NO_COLOR is set or output is not a terminal."""
+    """Writes to a rich Console; plain text when NO_COLOR is set or output is not a terminal.
 
-    def __init__(self, console: Any, *, interactive: bool, read: Callable[[], str]):
+    Nothing from the deck or the keyboard reaches the terminal raw: control characters are
+    shown as escapes, and rich markup in the text is escaped."""
+
+    def __init__(self, console: Any, *, interactive: bool, read: Callable[[], str], full_sources: bool = False):
         self.console, self.interactive, self.read = console, interactive, read
         self.styled = bool(console.is_terminal and not console.no_color)
+        self.full_sources = full_sources or not self.styled
+        self._held: str | None = None
 
-    def _print(self, text: str = "", style: str | None = None) -> None:
+    def _print(self, text: str = "", style: str | None = None, *, end: str = "\n") -> None:
         from rich.markup import escape
 
+        safe = escape(visible(text))
         styled = style is not None and self.styled
-        self.console.print(f"[{style}]{escape(text)}[/]" if styled else escape(text), highlight=False)
+        self.console.print(f"[{style}]{safe}[/]" if styled else safe, highlight=False, end=end)
 
-    def question(self, number: int, total: int, q: Question, topic: str) -> None:
+    def _line(self) -> str:
+        if self._held is not None:
+            line, self._held = self._held, None
+            return line
+        return self.read()
+
+    def question(
+        self, number: int, total: int, q: Question, topic: str, result: Result, *, again: bool = False
+    ) -> None:
         self._print()
-        self._print(f"Question {number}/{total} · {topic}", "bold cyan")
+        score = f" · score {result.score}/{result.asked}" if result.asked else ""
+        streak = f" · streak {result.streak}" if result.streak > 1 else ""
+        label = "Again" if again else "Question"
+        self._print(f"{label} {number}/{total} · {topic}{score}{streak}", "bold cyan")
         prompt = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
         self._print(prompt, "bold")
         if q.kind == "mcq":
@@ -238,12 +453,12 @@ class TerminalUI:
     def ask(self) -> str:
         if self.interactive:
             self.console.print("> ", end="")
-            return self.read()
-        line = self.read()
+            return self._line()
+        line = self._line()
         self._print(f"> {line}")  # a scripted transcript shows what was answered
         return line
 
-    def feedback(self, q: Question, response: str, verdict: Grade, sources: list[str]) -> None:
+    def feedback(self, q: Question, response: str, verdict: Grade, sources: list[Source]) -> None:
         if verdict.correct and verdict.typo:
             self._print(f"Accepted with a typo: you typed '{response}', the answer is '{verdict.matched}'.", "yellow")
         elif verdict.correct:
@@ -251,9 +466,41 @@ class TerminalUI:
         else:
             self._print("Wrong." + (f" ({verdict.reason})" if verdict.reason else ""), "bold red")
         self._print(f"Answer: {lettered_answer(q, ') ')}")
+        if len(q.accepted) > 1 and not verdict.correct:
+            self._print("Also accepted: " + "; ".join(q.accepted[1:]), "dim")
         self._print(q.explanation, "dim" if verdict.correct else None)
-        for source in sources:
-            self._print(f"Source: {source}", "dim")
+        self.sources(sources)
+
+    def sources(self, sources: list[Source]) -> None:
+        from rich.markup import escape
+
+        if self.full_sources:
+            for source in sources:
+                self._print(f"Source: {source.title}" + (f" <{source.url}>" if source.url else ""), "dim")
+            return
+        links = [
+            f"[link={escape(s.url)}]{escape(visible(s.title))}[/link]" if s.url else escape(visible(s.title))
+            for s in sources
+        ]
+        if links:
+            self.console.print("[dim]Sources: " + " · ".join(links) + "[/]", highlight=False)
+
+    def after_wrong(self, overridable: bool) -> bool:
+        if self.interactive:
+            hint = "Enter to go on" + (", or ! if your answer should count as right" if overridable else "")
+            self._print(f"({hint})", "dim", end=" ")
+            return overridable and self._line().strip() == OVERRIDE
+        if not overridable:
+            return False
+        try:
+            line = self.read()
+        except EOFError:
+            return False
+        if line.strip() == OVERRIDE:
+            self._print(f"> {line}")
+            return True
+        self._held = line  # the next question's answer
+        return False
 
     def note(self, text: str) -> None:
         self._print(text, "yellow")
@@ -273,14 +520,21 @@ class TerminalUI:
                 mark = "skipped" if turn.skipped else f"you answered '{turn.response}'"
                 self._print(f"  {turn.question.prompt}")
                 self._print(f"    answer: {lettered_answer(turn.question, ') ')} ({mark})")
+            ids = " ".join(f"--id {t.question.id}" for t in missed)
+            self._print(f"To ask them again: snri-quiz play {ids}", "dim")
+        if result.unsaved:
+            self._print(f"{result.unsaved} answer(s) could not be saved: {result.unsaved_reason}", "bold red")
         self._print(result.score_line(), "bold")
 
 
 class SilentUI(TerminalUI):
     """For --json: reads answers, prints nothing until the JSON result."""
 
-    def _print(self, text: str = "", style: str | None = None) -> None:
+    def _print(self, text: str = "", style: str | None = None, *, end: str = "\n") -> None:
         return None
 
     def ask(self) -> str:
-        return self.read()
+        return self._line()
+
+    def sources(self, sources: list[Source]) -> None:
+        return None

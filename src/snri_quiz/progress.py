@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import ProgressError
+from .errors import ProgressError, ProgressUnavailable
 from .files import ensure_folder
 from .grading import Grade
 from .questions import Question
 
 APPLICATION_ID = 0x534E5251  # "SNRQ"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
   id INTEGER PRIMARY KEY,
@@ -43,7 +46,8 @@ CREATE TABLE IF NOT EXISTS answers (
   typo INTEGER NOT NULL,
   rating INTEGER,
   answered_at TEXT NOT NULL,
-  previous_card TEXT
+  previous_card TEXT,
+  disputed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS answers_question ON answers(question_id);
 CREATE TABLE IF NOT EXISTS cards (
@@ -52,6 +56,24 @@ CREATE TABLE IF NOT EXISTS cards (
   due TEXT NOT NULL
 );
 """
+# Columns added since schema 1, added in place when an older file is opened.
+_ADDED_COLUMNS = (("answers", "disputed", "INTEGER NOT NULL DEFAULT 0"),)
+_UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "readonly", "read-only", "unable to open")
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done, so a signal never lands between COMMIT and
+    the code that knows the answer was saved (they are delivered, in order, right after)."""
+    blockable = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if not blockable:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def default_path() -> Path:
@@ -76,6 +98,27 @@ def rating_for(grade: Grade) -> int:
 
 
 @dataclass(frozen=True)
+class TopicMastery:
+    """How well a topic is known: fsrs retrievability summed over its questions, unseen ones as 0."""
+
+    mastery: float
+    """Between 0 and 1."""
+    seen: int
+    """Questions of the topic answered at least once (outside cram mode)."""
+    total: int
+    """Questions of the topic in the deck."""
+
+
+@dataclass(frozen=True)
+class Disputed:
+    """A typed answer the learner counted as right after it was graded wrong: for the author to review."""
+
+    question_id: str
+    response: str
+    answered_at: str
+
+
+@dataclass(frozen=True)
 class Stats:
     """What `snri-quiz stats` reports."""
 
@@ -88,6 +131,14 @@ class Stats:
     due_today: int
     weakest: list[tuple[str, int, int]]
     """(fact id, correct, answered) for the facts answered worst."""
+    topics: dict[str, TopicMastery] = field(default_factory=dict)
+    due_forecast: list[int] = field(default_factory=list)
+    """Questions due on each of the next 7 days (today first, overdue ones counted today)."""
+    coverage: tuple[int, int] = (0, 0)
+    """(questions seen, questions in the deck)."""
+    streak_days: int = 0
+    """Consecutive days with at least one answer, up to today (or yesterday)."""
+    disputed: list[Disputed] = field(default_factory=list)
 
 
 class ProgressStore:
@@ -98,19 +149,26 @@ class ProgressStore:
         self._scheduler: Any = None
 
     @classmethod
-    def open(cls, path: Path | None = None) -> ProgressStore:
+    def open(cls, path: Path | None = None, *, timeout: float = 30.0) -> ProgressStore:
+        """Open (or create) the progress file; `timeout` is how long to wait for another quiz's lock."""
         path = path or default_path()
         fresh = not path.exists() or path.stat().st_size == 0
         if not fresh and not path.is_file():
             raise ProgressError(f"progress file {path} is not a file")
         ensure_folder(path.parent)
         try:
-            db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise ProgressError(f"cannot open progress file {path}: {exc}") from None
         store = cls(path, db)
+        store._timeout_ms = int(timeout * 1000)
         try:
-            store._prepare(fresh)
+            store._prepare()
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if _unavailable(exc):
+                raise ProgressUnavailable(store._unavailable(exc)) from None
+            raise ProgressError(store._damaged(str(exc))) from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise ProgressError(store._damaged(str(exc))) from None
@@ -119,23 +177,34 @@ class ProgressStore:
             raise
         return store
 
+    _timeout_ms = 30000
+
     def _damaged(self, detail: str) -> str:
         return (
             f"progress file {self.path} is damaged or not an snri-quiz progress file ({detail}); "
             f"to start fresh, move it aside (mv '{self.path}' '{self.path}.old') and run again"
         )
 
-    def _prepare(self, fresh: bool) -> None:
+    def _unavailable(self, exc: sqlite3.Error) -> str:
+        detail = str(exc)
+        if "locked" in detail or "busy" in detail:
+            return f"progress file {self.path} is locked by another program (another quiz?); try again when it is done"
+        if "full" in detail:
+            return f"cannot write progress file {self.path}: the disk is full"
+        return f"cannot write progress file {self.path}: {detail}"
+
+    def _bad_row(self, table: str, row: object, detail: str) -> ProgressError:
+        return ProgressError(
+            f"progress file {self.path}: table {table}, row {row}: {detail}; "
+            f"fix or delete that row, or move the file aside (mv '{self.path}' '{self.path}.old')"
+        )
+
+    def _prepare(self) -> None:
         db = self.db
-        db.execute("PRAGMA busy_timeout = 30000")
-        if not fresh:
-            check = db.execute("PRAGMA quick_check").fetchone()[0]
-            if check != "ok":
-                raise ProgressError(self._damaged(check))
+        db.execute(f"PRAGMA busy_timeout = {self._timeout_ms}")
         # Check and create under the write lock, so a second quiz starting at the same
         # moment waits for the first to finish creating the file.
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             app = db.execute("PRAGMA application_id").fetchone()[0]
             tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if app != APPLICATION_ID and (app != 0 or tables):
@@ -145,13 +214,36 @@ class ProgressStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            for table, column, declaration in _ADDED_COLUMNS:
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         db.execute("PRAGMA journal_mode = WAL")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all or nothing; a lock or a full disk becomes ProgressUnavailable."""
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if _unavailable(exc):
+                raise ProgressUnavailable(self._unavailable(exc)) from None
+            raise
+
+    def check(self) -> str:
+        """SQLite's own integrity check ('ok' when sound); run on request, not at every start."""
+        return str(self.db.execute("PRAGMA quick_check").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -172,29 +264,46 @@ class ProgressStore:
 
     # -- sessions and answers ------------------------------------------------------------
     def start_session(self, mode: str, cram: bool, now: datetime) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO sessions (started, mode, cram) VALUES (?, ?, ?)", (_iso(now), mode, int(cram))
-        )
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (started, mode, cram) VALUES (?, ?, ?)", (_iso(now), mode, int(cram))
+            )
         return int(cursor.lastrowid or 0)
 
     def finish_session(self, session_id: int, now: datetime) -> None:
-        self.db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (_iso(now), session_id))
+        with self._transaction() as db:
+            db.execute("UPDATE sessions SET finished = ? WHERE id = ?", (_iso(now), session_id))
+
+    def _card(self, question_id: str) -> tuple[Any, str | None]:
+        from fsrs import Card
+
+        row = self.db.execute("SELECT rowid, card FROM cards WHERE question_id = ?", (question_id,)).fetchone()
+        if row is None:
+            return Card(card_id=_card_id(question_id)), None
+        return self._load_card(row[1], row[0]), row[1]
+
+    def _load_card(self, text: object, rowid: object) -> Any:
+        from fsrs import Card
+
+        try:
+            card = Card.from_json(str(text))
+            if card.due.tzinfo is None:
+                raise ValueError("due has no time zone")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise self._bad_row("cards", rowid, f"the card is not valid ({exc})") from None
+        return card
 
     def record(
         self, session_id: int, question: Question, response: str, grade: Grade, now: datetime, *, cram: bool
     ) -> int:
         """Save one answer and (unless cramming) reschedule its card, in one transaction."""
-        from fsrs import Card, Rating
+        from fsrs import Rating
 
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             rating = None
             previous = None
             if not cram:
-                row = db.execute("SELECT card FROM cards WHERE question_id = ?", (question.id,)).fetchone()
-                previous = row[0] if row else None
-                card = Card.from_json(previous) if previous else Card(card_id=_card_id(question.id))
+                card, previous = self._card(question.id)
                 rating = rating_for(grade)
                 card, _ = self.scheduler.review_card(card, Rating(rating), now.astimezone(UTC))
                 db.execute(
@@ -218,76 +327,160 @@ class ProgressStore:
                     previous if previous is not None else ("" if not cram else None),
                 ),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return int(cursor.lastrowid or 0)
+
+    def override(self, answer_id: int) -> None:
+        """Count a wrongly graded answer as right (Good) and mark it disputed, for the author's review."""
+        from fsrs import Card, Rating
+
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT question_id, previous_card, rating, answered_at FROM answers WHERE id = ?", (answer_id,)
+            ).fetchone()
+            if row is None:
+                return
+            question_id, previous, rating, answered_at = row
+            if rating is not None:  # scheduled: review the card again from where it was, as Good
+                card = self._load_card(previous, answer_id) if previous else Card(card_id=_card_id(question_id))
+                when = datetime.fromisoformat(answered_at)
+                card, _ = self.scheduler.review_card(card, Rating.Good, when)
+                db.execute(
+                    "INSERT OR REPLACE INTO cards (question_id, card, due) VALUES (?, ?, ?)",
+                    (question_id, card.to_json(), _iso(card.due)),
+                )
+            db.execute(
+                "UPDATE answers SET correct = 1, typo = 0, disputed = 1, rating = ? WHERE id = ?",
+                (int(Rating.Good) if rating is not None else None, answer_id),
+            )
 
     def undo(self, answer_id: int) -> None:
         """Forget an answer and put its card back as it was before it."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             row = db.execute("SELECT question_id, previous_card FROM answers WHERE id = ?", (answer_id,)).fetchone()
             if row is not None:
                 question_id, previous = row
                 if previous == "":
                     db.execute("DELETE FROM cards WHERE question_id = ?", (question_id,))
                 elif previous is not None:
-                    from fsrs import Card
-
-                    due = Card.from_json(previous).due
+                    due = self._load_card(previous, answer_id).due
                     db.execute(
                         "UPDATE cards SET card = ?, due = ? WHERE question_id = ?", (previous, _iso(due), question_id)
                     )
                 db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     # -- reading -------------------------------------------------------------------------
     def due_dates(self) -> dict[str, datetime]:
         """Question id -> when it is next due, for every question answered outside cram mode."""
-        return {qid: datetime.fromisoformat(due) for qid, due in self.db.execute("SELECT question_id, due FROM cards")}
+        out: dict[str, datetime] = {}
+        for rowid, qid, due in self.db.execute("SELECT rowid, question_id, due FROM cards"):
+            out[str(qid)] = self._due(due, rowid)
+        return out
 
-    def stats(self, now: datetime, known: Iterable[str] | None = None) -> Stats:
+    def _due(self, text: object, rowid: object) -> datetime:
+        try:
+            moment = datetime.fromisoformat(str(text))
+        except ValueError:
+            raise self._bad_row("cards", rowid, f"due {str(text)[:40]!r} is not a date and time") from None
+        if moment.tzinfo is None:
+            raise self._bad_row("cards", rowid, f"due {str(text)[:40]!r} has no time zone")
+        return moment
+
+    def stats(self, now: datetime, questions: Sequence[Question] = ()) -> Stats:
+        """Everything `stats` shows, aggregated in SQL; `questions` is the deck's bank (for mastery and coverage)."""
         db = self.db
-        sessions = db.execute("SELECT count(*) FROM sessions WHERE id IN (SELECT session_id FROM answers)").fetchone()[
-            0
-        ]
-        rows = db.execute("SELECT topic, drugs, facts, correct FROM answers").fetchall()
-        by_topic: dict[str, list[int]] = {}
-        by_drug: dict[str, list[int]] = {}
-        by_fact: dict[str, list[int]] = {}
-        for topic, drugs, facts, correct in rows:
-            for bucket, keys in (
-                (by_topic, [topic]),
-                (by_drug, drugs.split(",") if drugs else []),
-                (by_fact, facts.split(",") if facts else []),
-            ):
-                for key in keys:
-                    tally = bucket.setdefault(key, [0, 0])
-                    tally[0] += correct
-                    tally[1] += 1
-        live = set(known) if known is not None else None
-        dues = [d for q, d in self.due_dates().items() if live is None or q in live]
-        local_end = (now.astimezone() + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        bad = db.execute(
+            "SELECT id, correct FROM answers WHERE typeof(correct) != 'integer' OR correct NOT IN (0, 1) LIMIT 1"
+        ).fetchone()
+        if bad is not None:
+            raise self._bad_row("answers", bad[0], f"correct is {str(bad[1])[:40]!r}, not 0 or 1")
+        sessions = db.execute("SELECT count(DISTINCT session_id) FROM answers").fetchone()[0]
+        answered, correct = db.execute("SELECT count(*), coalesce(sum(correct), 0) FROM answers").fetchone()
+        by_topic = {
+            str(t): (int(c), int(n))
+            for t, c, n in db.execute("SELECT topic, sum(correct), count(*) FROM answers GROUP BY topic ORDER BY topic")
+        }
+        by_drug = _split_groups(db.execute("SELECT drugs, sum(correct), count(*) FROM answers GROUP BY drugs"))
+        by_fact = _split_groups(db.execute("SELECT facts, sum(correct), count(*) FROM answers GROUP BY facts"))
         weakest = sorted(
             ((fact, c, n) for fact, (c, n) in by_fact.items() if c < n),
             key=lambda item: (item[1] / item[2], -item[2], item[0]),
         )[:5]
+        live = {q.id: q for q in questions}
+        today = now.astimezone().date()
+        local_end = (now.astimezone() + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        forecast = [0] * 7
+        retrievability: dict[str, float] = {}
+        due_now = due_today = 0
+        for rowid, qid, card_json, due_text in db.execute("SELECT rowid, question_id, card, due FROM cards"):
+            if live and qid not in live:
+                continue
+            due = self._due(due_text, rowid)
+            due_now += due <= now
+            due_today += due < local_end
+            day = (due.astimezone().date() - today).days
+            if day < 7:
+                forecast[max(day, 0)] += 1
+            if qid in live:
+                card = self._load_card(card_json, rowid)
+                retrievability[qid] = float(self.scheduler.get_card_retrievability(card, now))
+        topics: dict[str, TopicMastery] = {}
+        for topic in dict.fromkeys(q.topic for q in questions):
+            ids = [q.id for q in questions if q.topic == topic]
+            seen = [retrievability[i] for i in ids if i in retrievability]
+            topics[topic] = TopicMastery(round(sum(seen) / len(ids), 3), len(seen), len(ids))
+        answered_ids = {str(r[0]) for r in db.execute("SELECT DISTINCT question_id FROM answers")}
+        days = {
+            datetime.fromisoformat(str(d)).date()
+            for (d,) in db.execute("SELECT DISTINCT date(answered_at, 'localtime') FROM answers")
+            if d
+        }
+        disputed = [
+            Disputed(str(q), str(r), str(a))
+            for q, r, a in db.execute(
+                "SELECT question_id, response, answered_at FROM answers WHERE disputed = 1 ORDER BY id"
+            )
+        ]
         return Stats(
             sessions=int(sessions),
-            answered=len(rows),
-            correct=sum(r[3] for r in rows),
-            by_topic={k: (v[0], v[1]) for k, v in sorted(by_topic.items())},
-            by_drug={k: (v[0], v[1]) for k, v in sorted(by_drug.items())},
-            due_now=sum(d <= now for d in dues),
-            due_today=sum(d < local_end for d in dues),
+            answered=int(answered),
+            correct=int(correct),
+            by_topic=by_topic,
+            by_drug=dict(sorted(by_drug.items())),
+            due_now=due_now,
+            due_today=due_today,
             weakest=weakest,
+            topics=topics,
+            due_forecast=forecast,
+            coverage=(len(answered_ids & set(live)), len(live)),
+            streak_days=_streak(days, today),
+            disputed=disputed,
         )
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    detail = str(exc).lower()
+    return any(word in detail for word in _UNAVAILABLE)
+
+
+def _split_groups(rows: Iterable[tuple[object, object, object]]) -> dict[str, tuple[int, int]]:
+    """Tallies of comma-joined keys (`drugs`, `facts`), split per key."""
+    out: dict[str, list[int]] = {}
+    for keys, c, n in rows:
+        for key in str(keys or "").split(","):
+            if key:
+                tally = out.setdefault(key, [0, 0])
+                tally[0] += int(str(c))
+                tally[1] += int(str(n))
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _streak(days: set[date], today: date) -> int:
+    day = today if today in days else today - timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    return streak
 
 
 def _card_id(question_id: str) -> int:
@@ -308,7 +501,16 @@ def stats_json(stats: Stats) -> str:
             "by_drug": block(stats.by_drug),
             "due_now": stats.due_now,
             "due_today": stats.due_today,
+            "due_forecast": stats.due_forecast,
+            "topics": {k: {"mastery": v.mastery, "seen": v.seen, "total": v.total} for k, v in stats.topics.items()},
+            "coverage": {"seen": stats.coverage[0], "total": stats.coverage[1]},
+            "streak_days": stats.streak_days,
+            "disputed": [
+                {"question": d.question_id, "response": d.response, "answered_at": d.answered_at}
+                for d in stats.disputed
+            ],
             "weakest_facts": [{"fact": f, "correct": c, "answered": n} for f, c, n in stats.weakest],
         },
         indent=2,
+        ensure_ascii=True,
     )

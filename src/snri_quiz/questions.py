@@ -83,6 +83,10 @@ class Question:
     """The reverse card's prompt, when the reverse direction has a single answer."""
     reverse_answer: str = ""
     """The reverse card's answer."""
+    answer_type: str = ""
+    """Typed and cloze: how the answer is graded (an AnswerType value), when the fact declares it."""
+    key_terms: tuple[str, ...] = ()
+    """Typed and cloze: essential words that suffice as an answer."""
 
 
 def lettered_answer(q: Question, separator: str = ". ") -> str:
@@ -354,6 +358,8 @@ class _Maker:
             reversible=self.t.reverse is not None,
             reverse_prompt=reverse_prompt,
             reverse_answer=reverse_answer,
+            answer_type=facts[0].answer_type if typed and len(facts) == 1 else "",
+            key_terms=_unique(*facts[0].key_terms) if typed and len(facts) == 1 else (),
         )
 
     def wrong_values(

@@ -1,0 +1,20 @@
+"""Closed sets of the model, each declared once and imported wherever it is used."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AnswerType(StrEnum):
+    """What a typed answer is; decides how strictly the grader compares it."""
+
+    NUMBER = "number"
+    """A number with or without a unit (doses, days, hours, years, ratios): the number must be exact."""
+    ENZYME = "enzyme"
+    """Enzyme or gene names (CYP2D6): exact after case, spaces and hyphens."""
+    CHEMICAL = "chemical"
+    """A chemical name with a locant prefix (O-desmethylvenlafaxine): the prefix must be exact."""
+    DRUG = "drug"
+    """Drug or brand names: a typo of the right name passes, another drug's name never does."""
+    TERM = "term"
+    """Free terms: articles and 'about' ignored, small typos in ordinary words accepted."""
