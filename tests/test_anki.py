@@ -82,6 +82,20 @@ def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collecti
     assert source.url in back and "Sources:" in _strip(back)
 
 
+def test_type_in_cards_show_what_else_is_accepted(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    typed = [q for q in content.bank if q.kind == "typed" and not q.reversible and len(q.accepted) > 1]
+    assert len(typed) > 10
+    for q in typed:
+        note = collection.get_note(collection.find_notes(f'"Question:{q.prompt}"')[0])
+        back = _strip(note.cards()[0].answer())
+        assert "Also accepted: " + "; ".join(q.accepted[1:]) in back, q.id
+    single = next(q for q in content.bank if q.kind == "typed" and not q.reversible and len(q.accepted) == 1)
+    note = collection.get_note(collection.find_notes(f'"Question:{single.prompt}"')[0])
+    assert "Also accepted" not in note.cards()[0].answer()
+
+
 def test_two_builds_are_byte_identical(deck_copy: Path, tmp_path: Path) -> None:
     content = load_content(deck_copy)
     first = build_package(content, tmp_path / "a").path.read_bytes()

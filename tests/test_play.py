@@ -296,6 +296,9 @@ def test_pty_session_with_undo_and_ctrl_c(tmp_path: Path) -> None:
     child.expect_exact("Keys:")
     child.sendline(wrong(questions[0]))
     child.expect_exact("Wrong.")
+    child.expect_exact("(Enter to go on")  # a wrong answer's feedback stays until Enter
+    assert "Question 2/3" not in (child.before or "")
+    child.sendline("")
     child.expect_exact("Question 2/3")
     child.sendline("u")
     child.expect_exact("Undone: question 1 will be asked again.")
@@ -330,3 +333,80 @@ def test_pty_uses_colour_unless_no_color(tmp_path: Path) -> None:
     plain.sendline("q")
     plain.expect(pexpect.EOF)
     plain.close()
+
+
+def _cli_bytes(home: Path, *args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "snri_quiz", *args], input=stdin, capture_output=True, env=env_for(home), timeout=60
+    )
+
+
+def test_invalid_utf8_and_escape_sequences_at_the_prompt(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "4", "--count", "1")
+    hostile = b"\xff\xfe\n" + b"\x1b]52;c;aGVsbG8=\x07\n" + b"\x1b[2J\n" + b"x" * 600 + b"\n"
+    done = _cli_bytes(
+        tmp_path, "play", "--seed", "4", "--count", "1", stdin=hostile + right(questions[0]).encode() + b"\n"
+    )
+    out = done.stdout.decode()
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert "not valid UTF-8" in out and out.count("Control characters are not allowed") == 2
+    assert "at most 500 characters" in out
+    assert "\x1b" not in out, "an escape sequence typed at the prompt is never echoed raw"
+    assert "\\x1b]52" in out  # shown as visible text instead
+    assert out.splitlines()[-1] == "Score: 1/1 (100%)"
+
+
+def test_play_by_id_and_override_in_scripted_mode(tmp_path: Path) -> None:
+    typed = exported(tmp_path, "--mode", "typed", "--seed", "1", "--count", "3")
+    first, second = typed[1], typed[0]
+    script = f"not the answer at all\n!\n{right(second)}\n"
+    done = cli(tmp_path, "play", "--id", first["id"], "--id", second["id"], stdin=script)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.index(first["prompt"]) < out.index(second["prompt"])
+    assert "Counted as right; the question is flagged for the author's review." in out
+    assert out.splitlines()[-1] == "Score: 2/2 (100%)"
+    data = stats(tmp_path)
+    assert [d["question"] for d in data["disputed"]] == [first["id"]]
+    bad = cli(tmp_path, "play", "--id", "qnope")
+    assert bad.returncode == 2 and bad.stderr.startswith("Error: unknown question id 'qnope'")
+
+
+def test_missed_questions_come_back_and_the_score_counts_first_attempts(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "9", "--count", "2", "--mode", "mcq")
+    script = [wrong(questions[0]), right(questions[1]), right(questions[0])]
+    done = cli(tmp_path, "play", "--seed", "9", "--count", "2", "--mode", "mcq", stdin="\n".join(script) + "\n")
+    out = done.stdout
+    assert "Again: 1 question you missed." in out and "Again 1/1" in out
+    assert f"To ask them again: snri-quiz play --id {questions[0]['id']}" in out
+    assert out.splitlines()[-1] == "Score: 1/2 (50%)"
+    assert stats(tmp_path)["answered"] == 3
+
+
+def test_stats_for_a_new_learner_and_its_json_keys(tmp_path: Path) -> None:
+    done = cli(tmp_path, "stats")
+    assert done.returncode == 0 and done.stdout == "No answers yet: run snri-quiz play\n"
+    data = stats(tmp_path)
+    assert data["coverage"]["seen"] == 0 and data["coverage"]["total"] > 100
+    assert data["due_forecast"] == [0] * 7 and data["streak_days"] == 0 and data["disputed"] == []
+    assert all(v["mastery"] == 0 and v["seen"] == 0 for v in data["topics"].values())
+
+
+def test_escape_sequences_in_deck_text_never_reach_the_terminal(tmp_path: Path) -> None:
+    import shutil
+
+    from snri_quiz.content import bundled_deck, bundled_templates
+
+    deck = tmp_path / "deck"
+    shutil.copytree(bundled_deck(), deck)
+    path = deck / "drugs" / "duloxetine.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("value: Cymbalta\n", 'value: "Cymbalta\\e]0;pwned\\a\\e[2J"\n', 1), encoding="utf-8")
+    for args in (["facts", "--deck", str(deck), "--drug", "duloxetine"], ["stats", "--deck", str(deck)]):
+        done = (
+            cli(tmp_path, *args, "--templates", str(bundled_templates()))
+            if args[0] == "stats"
+            else cli(tmp_path, *args)
+        )
+        assert "\x1b" not in done.stdout + done.stderr, args
+        assert "Traceback" not in done.stderr

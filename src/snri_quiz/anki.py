@@ -58,6 +58,7 @@ li.correct::after { content: "  \\2714"; }
 .cloze { font-weight: 600; color: #0969da; }
 .nightMode .cloze, .night_mode .cloze { color: #58a6ff; }
 input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; }
+.accepted { margin: 0.4em 0; font-size: 0.9em; }
 @media (max-width: 480px) { .card { font-size: 18px; padding: 0.4em; } }
 """
 
@@ -317,6 +318,10 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         note_type = "reverse"
         cards = 2 if q.reverse_prompt else 1
     else:
+        also = q.accepted[1:]
+        if also:  # the type-in comparison is strict: say what else the quiz accepts
+            accepted = '<div class="accepted">Also accepted: ' + "; ".join(_e(a) for a in also) + "</div>"
+            explanation = accepted + explanation
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
     return NoteSpec(genanki.guid_for(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)

@@ -114,7 +114,7 @@ def check(deck: Path | None, templates: Path | None) -> None:
     d, bank = content.deck, content.bank
     kinds = Counter(q.kind for q in bank)
     unused = unused_facts(d, bank)
-    click.echo(f"{d.name} {d.version} ({d.path}): valid")
+    click.echo(visible(f"{d.name} {d.version} ({d.path}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
     click.echo(f"  sources     {len(d.sources)}")
@@ -159,12 +159,12 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
         chosen = [f for f in d.facts if f.subject == name]
         if subject not in (None, name) or not chosen:
             continue
-        click.echo(f"{d.subject_name(name)} ({len(chosen)} facts)")
+        click.echo(visible(f"{d.subject_name(name)} ({len(chosen)} facts)"))
         width = max(len(f.attribute) for f in chosen)
         for f in chosen:
             value = f.text if f.attribute not in d.attributes or d.attributes[f.attribute].type != "date" else f.value
             flag = "" if f.confidence == "high" else f"  [{f.confidence} confidence]"
-            click.echo(f"  {f.attribute:<{width}}  {value}  [{', '.join(f.sources)}]{flag}")
+            click.echo(visible(f"  {f.attribute:<{width}}  {value}  [{', '.join(f.sources)}]{flag}"))
         click.echo("")
 
 

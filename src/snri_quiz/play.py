@@ -416,7 +416,7 @@ class TerminalUI:
     def __init__(self, console: Any, *, interactive: bool, read: Callable[[], str], full_sources: bool = False):
         self.console, self.interactive, self.read = console, interactive, read
         self.styled = bool(console.is_terminal and not console.no_color)
-        self.full_sources = full_sources or not self.styled
+        self.full_sources = full_sources or not console.is_terminal
         self._held: str | None = None
 
     def _print(self, text: str = "", style: str | None = None, *, end: str = "\n") -> None:
@@ -483,13 +483,15 @@ class TerminalUI:
             for s in sources
         ]
         if links:
-            self.console.print("[dim]Sources: " + " · ".join(links) + "[/]", highlight=False)
+            line = "Sources: " + " · ".join(links)
+            self.console.print(f"[dim]{line}[/]" if self.styled else line, highlight=False)
 
     def after_wrong(self, overridable: bool) -> bool:
         if self.interactive:
             hint = "Enter to go on" + (", or ! if your answer should count as right" if overridable else "")
             self._print(f"({hint})", "dim", end=" ")
-            return overridable and self._line().strip() == OVERRIDE
+            line = self._line()
+            return overridable and line.strip() == OVERRIDE
         if not overridable:
             return False
         try:

@@ -64,16 +64,27 @@ _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "readonly", "read-only", "
 @contextmanager
 def deferred_signals() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block is done, so a signal never lands between COMMIT and
-    the code that knows the answer was saved (they are delivered, in order, right after)."""
-    blockable = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    if not blockable:
+    the code that knows the answer was saved; they are handled, in order, right after.
+
+    Python-level handlers rather than a signal mask: a mask is per thread, and the kernel
+    may hand a process-wide signal to any other thread."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    held: list[int] = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in kinds}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for number in held:
+            handler = previous[signal.Signals(number)]
+            if callable(handler):
+                handler(number, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), number)
 
 
 def default_path() -> Path:
