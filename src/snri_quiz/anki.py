@@ -59,12 +59,14 @@ li.correct::after { content: "  \\2714"; }
 .nightMode .cloze, .night_mode .cloze { color: #58a6ff; }
 input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; }
 .accepted { margin: 0.4em 0; font-size: 0.9em; }
+.mynotes { margin-top: 0.8em; padding: 0.4em 0.6em; border-left: 3px solid #888; white-space: pre-wrap; }
 @media (max-width: 480px) { .card { font-size: 18px; padding: 0.4em; } }
 """
 
 _BACK_EXTRA = (
     '<div class="explanation">{{Explanation}}</div>'
     '{{#Sources}}<div class="sources">Sources:{{Sources}}</div>{{/Sources}}'
+    '{{#My notes}}<div class="mynotes">{{My notes}}</div>{{/My notes}}'
 )
 _TOPIC = '<div class="topic">{{Topic}}</div>'
 
@@ -104,6 +106,7 @@ NOTE_TYPES = {
             ("Explanation", 176041830105),
             ("Sources", 176041830106),
             ("Topic", 176041830107),
+            ("My notes", 176041830108),
         ),
         (
             (
@@ -125,6 +128,7 @@ NOTE_TYPES = {
             ("Explanation", 176041830203),
             ("Sources", 176041830204),
             ("Topic", 176041830205),
+            ("My notes", 176041830206),
         ),
         (
             (
@@ -145,6 +149,7 @@ NOTE_TYPES = {
             ("Explanation", 176041830303),
             ("Sources", 176041830304),
             ("Topic", 176041830305),
+            ("My notes", 176041830306),
         ),
         (
             (
@@ -160,7 +165,13 @@ NOTE_TYPES = {
         "cloze",
         1760418304,
         "snri-quiz cloze",
-        (("Text", 176041830401), ("Explanation", 176041830402), ("Sources", 176041830403), ("Topic", 176041830404)),
+        (
+            ("Text", 176041830401),
+            ("Explanation", 176041830402),
+            ("Sources", 176041830403),
+            ("Topic", 176041830404),
+            ("My notes", 176041830405),
+        ),
         (
             (
                 "Cloze",
@@ -183,6 +194,7 @@ NOTE_TYPES = {
             ("Explanation", 176041830505),
             ("Sources", 176041830506),
             ("Topic", 176041830507),
+            ("My notes", 176041830508),
         ),
         (
             (
@@ -324,6 +336,7 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
             explanation = accepted + explanation
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
+    fields += ("",)  # "My notes": the learner's own, never filled by a build
     return NoteSpec(genanki.guid_for(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)
 
 
