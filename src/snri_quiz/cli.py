@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from . import __version__
-from .errors import InvalidContent, OutputError, ProgressError, ProgressUnavailable, SnriQuizError, UsageError
+from .errors import (
+    CollectionError,
+    InvalidContent,
+    MissingDependency,
+    OutputError,
+    ProgressError,
+    ProgressUnavailable,
+    SnriQuizError,
+    UsageError,
+)
 from .text import visible
 
 if TYPE_CHECKING:
@@ -36,7 +45,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InvalidContent as exc:
             _fail([str(p) for p in exc.problems])
-        except ProgressUnavailable as exc:
+        except (ProgressUnavailable, CollectionError, MissingDependency) as exc:
             _fail([f"Error: {visible(str(exc))}"], 1)
         except (UsageError, OutputError, ProgressError) as exc:
             _fail([f"Error: {exc}"])
@@ -317,6 +326,11 @@ def build(
     width = max(len(s.name) for s in result.subdecks)
     for sub in result.subdecks:
         click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+    if result.changes:
+        where = f" (recorded in {result.changelog})" if result.changelog else ""
+        click.echo(f"Since the last build: {result.changes.summary()}{where}")
+        for line in result.changes.lines():
+            click.echo(visible(f"  {line}"))
 
 
 @cli.command()
@@ -447,16 +461,157 @@ def play(
     sys.exit(code or (1 if result.unsaved else 0))
 
 
+def collection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--collection and --profile: which Anki collection."""
+
+    @click.option(
+        "--collection",
+        type=click.Path(),
+        default=None,
+        help="Anki's collection.anki2 (or its profile folder); default: the --profile's in Anki's data folder.",
+    )
+    @click.option("--profile", default=None, help="Anki profile (see `snri-quiz anki profiles`); needed if several.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@cli.group()
+def anki() -> None:
+    """Your own Anki collection: push the deck into it, pull your Anki reviews back.
+
+    Needs Anki's library: pip install 'snri-quiz[anki]' (without it these commands
+    say so and exit with status 1). Close Anki first: a collection Anki has open is
+    refused and left unchanged. Every push makes a backup first and is all or nothing.
+
+    \b
+    Example:
+      snri-quiz anki push --dry-run
+      snri-quiz anki push --profile "User 1"
+      snri-quiz anki pull
+    """
+
+
+@anki.command("profiles")
+def anki_profiles() -> None:
+    """List Anki's profiles on this computer and their collection files.
+
+    \b
+    Example:
+      snri-quiz anki profiles
+    """
+    from .ankisync import anki_base, profiles
+
+    found = profiles()
+    if not found:
+        click.echo(f"No Anki profiles in {anki_base()} (open Anki once, or set ANKI_BASE)")
+        return
+    width = max(len(name) for name, _ in found)
+    for name, path in found:
+        click.echo(visible(f"{name:<{width}}  {path}"))
+
+
+@anki.command("push")
+@content_options
+@collection_options
+@click.option("--dry-run", is_flag=True, help="Only print what would change.")
+@click.option("--suspend-retired", is_flag=True, help="Also suspend the cards of questions no longer made.")
+def anki_push(
+    deck: Path | None,
+    templates: Path | None,
+    collection: str | None,
+    profile: str | None,
+    dry_run: bool,
+    suspend_retired: bool,
+) -> None:
+    """Write the deck into your Anki collection, keeping your notes, tags, suspensions and reviews.
+
+    Notes are matched as the .apkg matches them; only generated fields whose text
+    changed are written. Your "My notes" field, your own tags, suspensions, flags,
+    deck moves and review history are never touched. New questions are added;
+    questions no longer made are tagged snri::retired (never deleted). Note types
+    keep their ids and are updated in place; when fields are added Anki asks for a
+    full sync on the next sync.
+
+    \b
+    Example:
+      snri-quiz anki push --dry-run
+      snri-quiz anki push --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    """
+    from .ankisync import collection_path, push, require_anki
+    from .content import load_content
+
+    require_anki()
+    path = collection_path(collection, profile)
+    content = load_content(deck, templates)
+    result = push(content, path, dry_run=dry_run, suspend_retired=suspend_retired)
+    plan = result.plan
+    if dry_run:
+        click.echo(f"Dry run, nothing written to {path}")
+    elif result.backup is not None:
+        click.echo(f"Backup: {result.backup}")
+    if not plan:
+        click.echo(f"Up to date: {path} ({plan.summary()})")
+        return
+    click.echo(("Would change: " if dry_run else f"Pushed into {path}: ") + plan.summary())
+    for line in plan.lines():
+        click.echo(visible(f"  {line}"))
+    if plan.schema_change:
+        click.echo(
+            "Note types gained fields or card types: on the next sync Anki asks for a one-way (full) sync;"
+            " sync your other devices before pushing, then choose Upload."
+        )
+
+
+@anki.command("pull")
+@content_options
+@collection_options
+def anki_pull(deck: Path | None, templates: Path | None, collection: str | None, profile: str | None) -> None:
+    """Merge your Anki reviews of this deck into snri-quiz's progress (stats and play's schedule).
+
+    Each review becomes an answer with source 'anki'; pulling twice adds nothing.
+
+    \b
+    Example:
+      snri-quiz anki pull
+      snri-quiz anki pull --profile "User 1"
+    """
+    from .content import load_content
+
+    click.echo(_pull(load_content(deck, templates), collection, profile))
+
+
+def _pull(content: Any, collection: str | None, profile: str | None) -> str:
+    from .ankisync import collection_path, pull, require_anki
+
+    require_anki()
+    result = pull(content, collection_path(collection, profile))
+    extra = f"; {result.not_in_deck} of retired questions left out" if result.not_in_deck else ""
+    return f"Pulled {result.added} new reviews from {result.collection} ({result.found} in Anki for this deck{extra})"
+
+
 @cli.command()
 @content_options
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
+@click.option("--anki", "from_anki", is_flag=True, help="Pull your Anki reviews first (as `snri-quiz anki pull`).")
+@collection_options
+def stats(
+    deck: Path | None,
+    templates: Path | None,
+    as_json: bool,
+    from_anki: bool,
+    collection: str | None,
+    profile: str | None,
+) -> None:
     """Show your progress: mastery per topic, what is due this week, coverage, streak and weakest facts.
 
     \b
     Example:
       snri-quiz stats
       snri-quiz stats --json
+      snri-quiz stats --anki
     """
     from datetime import UTC, datetime
 
@@ -464,6 +619,10 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
     from .progress import ProgressStore, stats_json
 
     content = load_content(deck, templates)
+    if from_anki:
+        click.echo(_pull(content, collection, profile), err=True)
+    elif collection is not None or profile is not None:
+        raise UsageError("--collection and --profile go with --anki")
     with ProgressStore.open() as store:
         result = store.stats(datetime.now(UTC), content.bank)
     if as_json:
@@ -485,6 +644,8 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
     seen, total = result.coverage
     click.echo(f"Sessions:   {result.sessions}")
     click.echo(f"Answered:   {result.answered}{pct}")
+    if result.by_source.get("anki"):
+        click.echo(f"            {result.by_source.get('play', 0)} in snri-quiz, {result.by_source['anki']} in Anki")
     click.echo(f"Coverage:   {seen} of {total} questions seen")
     click.echo(f"Streak:     {result.streak_days} day{'s' if result.streak_days != 1 else ''}")
     click.echo(f"Due now:    {result.due_now}")

@@ -46,3 +46,11 @@ class ProgressError(SnriQuizError):
 
 class ProgressUnavailable(ProgressError):
     """The progress database is sound but cannot be written now (locked by another program, disk full)."""
+
+
+class MissingDependency(SnriQuizError):
+    """An optional package a command needs is not installed (the message says how to install it)."""
+
+
+class CollectionError(SnriQuizError):
+    """The learner's Anki collection cannot be used now (open in Anki, damaged, or a write failed)."""

@@ -25,7 +25,7 @@ from .grading import Grade
 from .questions import Question
 
 APPLICATION_ID = 0x534E5251  # "SNRQ"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
   id INTEGER PRIMARY KEY,
@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS answers (
   rating INTEGER,
   answered_at TEXT NOT NULL,
   previous_card TEXT,
-  disputed INTEGER NOT NULL DEFAULT 0
+  disputed INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL DEFAULT 'play',
+  external_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS answers_question ON answers(question_id);
 CREATE TABLE IF NOT EXISTS cards (
@@ -57,7 +59,15 @@ CREATE TABLE IF NOT EXISTS cards (
 );
 """
 # Columns added since schema 1, added in place when an older file is opened.
-_ADDED_COLUMNS = (("answers", "disputed", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (
+    ("answers", "disputed", "INTEGER NOT NULL DEFAULT 0"),
+    ("answers", "source", "TEXT NOT NULL DEFAULT 'play'"),  # schema 3: 'play' or 'anki' (merged by `anki pull`)
+    ("answers", "external_id", "INTEGER"),  # schema 3: the review's id in its source (Anki's revlog id)
+)
+# Indexes on added columns, created once the columns exist.
+_ADDED_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS answers_external ON answers(source, external_id) WHERE external_id IS NOT NULL",
+)
 _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "readonly", "read-only", "unable to open")
 
 
@@ -130,6 +140,19 @@ class Disputed:
 
 
 @dataclass(frozen=True)
+class ExternalReview:
+    """A review done outside the terminal quiz (in Anki), to merge into the history."""
+
+    external_id: int
+    """Its id in the source (Anki's review log id: milliseconds since the epoch, unique per collection)."""
+    question: Question
+    rating: int
+    """1 Again, 2 Hard, 3 Good, 4 Easy (Anki's buttons, the same as fsrs ratings)."""
+    at: datetime
+    """When it was done (time zone aware)."""
+
+
+@dataclass(frozen=True)
 class Stats:
     """What `snri-quiz stats` reports."""
 
@@ -150,6 +173,8 @@ class Stats:
     streak_days: int = 0
     """Consecutive days with at least one answer, up to today (or yesterday)."""
     disputed: list[Disputed] = field(default_factory=list)
+    by_source: dict[str, int] = field(default_factory=dict)
+    """Answers per source: 'play' (the terminal quiz) and 'anki' (merged by `anki pull`)."""
 
 
 class ProgressStore:
@@ -228,6 +253,8 @@ class ProgressStore:
             for table, column, declaration in _ADDED_COLUMNS:
                 if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            for statement in _ADDED_INDEXES:
+                db.execute(statement)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("PRAGMA journal_mode = WAL")
@@ -379,6 +406,66 @@ class ProgressStore:
                     )
                 db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
 
+    def merge_reviews(self, reviews: Sequence[ExternalReview], *, source: str) -> int:
+        """Add reviews done elsewhere as answers of `source`, skipping those already merged, and
+        reschedule their questions by replaying every rated answer in time order; one transaction.
+        Returns how many were new."""
+        with self._transaction() as db:
+            seen = {
+                int(r[0])
+                for r in db.execute(
+                    "SELECT external_id FROM answers WHERE source = ? AND external_id IS NOT NULL", (source,)
+                )
+            }
+            new = sorted((r for r in reviews if r.external_id not in seen), key=lambda r: r.external_id)
+            new = list({r.external_id: r for r in new}.values())
+            if not new:
+                return 0
+            session = db.execute(
+                "INSERT INTO sessions (started, finished, mode, cram) VALUES (?, ?, ?, 0)",
+                (_iso(new[0].at), _iso(new[-1].at), source),
+            ).lastrowid
+            db.executemany(
+                "INSERT INTO answers (session_id, question_id, topic, drugs, facts, response, correct, typo,"
+                " rating, answered_at, previous_card, source, external_id)"
+                " VALUES (?, ?, ?, ?, ?, '', ?, 0, ?, ?, NULL, ?, ?)",
+                [
+                    (
+                        session,
+                        r.question.id,
+                        r.question.topic,
+                        ",".join(r.question.drugs),
+                        ",".join(r.question.facts),
+                        int(r.rating > 1),
+                        r.rating,
+                        _iso(r.at),
+                        source,
+                        r.external_id,
+                    )
+                    for r in new
+                ],
+            )
+            for question_id in sorted({r.question.id for r in new}):
+                self._replay(db, question_id)
+        return len(new)
+
+    def _replay(self, db: sqlite3.Connection, question_id: str) -> None:
+        """The question's card from scratch: every rated answer, from any source, in time order."""
+        from fsrs import Card, Rating
+
+        card = Card(card_id=_card_id(question_id))
+        rows = db.execute(
+            "SELECT rating, answered_at FROM answers WHERE question_id = ? AND rating IS NOT NULL"
+            " ORDER BY answered_at, id",
+            (question_id,),
+        )
+        for rating, answered_at in rows:
+            card, _ = self.scheduler.review_card(card, Rating(int(rating)), datetime.fromisoformat(str(answered_at)))
+        db.execute(
+            "INSERT OR REPLACE INTO cards (question_id, card, due) VALUES (?, ?, ?)",
+            (question_id, card.to_json(), _iso(card.due)),
+        )
+
     # -- reading -------------------------------------------------------------------------
     def due_dates(self) -> dict[str, datetime]:
         """Question id -> when it is next due, for every question answered outside cram mode."""
@@ -451,6 +538,7 @@ class ProgressStore:
                 "SELECT question_id, response, answered_at FROM answers WHERE disputed = 1 ORDER BY id"
             )
         ]
+        by_source = {str(s): int(n) for s, n in db.execute("SELECT source, count(*) FROM answers GROUP BY source")}
         return Stats(
             sessions=int(sessions),
             answered=int(answered),
@@ -465,6 +553,7 @@ class ProgressStore:
             coverage=(len(answered_ids & set(live)), len(live)),
             streak_days=_streak(days, today),
             disputed=disputed,
+            by_source=by_source,
         )
 
 
@@ -506,6 +595,7 @@ def stats_json(stats: Stats) -> str:
         {
             "sessions": stats.sessions,
             "answered": stats.answered,
+            "by_source": {"play": stats.by_source.get("play", 0), "anki": stats.by_source.get("anki", 0)},
             "correct": stats.correct,
             "accuracy": round(stats.correct / stats.answered, 3) if stats.answered else None,
             "by_topic": block(stats.by_topic),
