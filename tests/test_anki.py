@@ -221,3 +221,54 @@ def test_build_command_prints_path_and_counts(deck_copy: Path, tmp_path: Path) -
     first, *rest = result.stdout.splitlines()
     assert re.fullmatch(rf"Wrote {re.escape(str(tmp_path / 'out' / 'SNRIs.apkg'))} \(\d+ notes, \d+ cards\)", first)
     assert rest and all(line.strip().startswith("SNRIs::Brand names") for line in rest)
+
+
+def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: Path, tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    from snri_quiz.anki import CHANGELOG_NAME
+
+    template = templates_copy / "drugs.yaml"
+    original = template.read_text(encoding="utf-8")
+    start = original.index("  - id: derived-from-mcq\n")
+    end = original.index("\n\n", start) + 2
+    args = ["build", "--deck", str(deck_copy), "--templates", str(templates_copy), "-o", str(tmp_path / "dist")]
+    quiet = CliRunner().invoke(cli, args)
+    assert quiet.exit_code == 0 and "Since the last build" not in quiet.stdout
+    assert not (deck_copy / CHANGELOG_NAME).exists()
+
+    before = load_content(deck_copy, templates_copy)
+    retired = sorted(q.id for q in before.bank if q.template == "derived-from-mcq")
+    changed = [q for q in before.bank if "Savella reached pharmacies" in q.explanation]
+    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "reached pharmacies", "reached US pharmacies")
+    template.write_text(original[:start] + original[end:], encoding="utf-8")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    changelog = deck_copy / CHANGELOG_NAME
+    summary = f"0 added, {len(changed)} updated (1 fact changed), 2 retired"
+    assert f"Since the last build: {summary} (recorded in {changelog})" in result.stdout
+    for q in changed:
+        assert f"  updated  {q.id}  {q.prompt} (fact milnacipran.first-approval changed)" in result.stdout
+    for qid in retired:
+        assert f"  retired  {qid}\n" in result.stdout
+    text = changelog.read_text(encoding="utf-8")
+    assert text.startswith("# Changes to SNRIs\n\n## 1.0.0, built ") and f"\n{summary}\n" in text
+    assert f"- retired {retired[0]}" in text
+
+    lock = json.loads((deck_copy / LOCK_NAME).read_text())
+    kept = {entry["qid"]: entry for entry in lock["notes"].values()}
+    assert all("retired" in kept[qid] for qid in retired)  # kept, so the GUID is never handed out again
+    with zipfile.ZipFile(tmp_path / "dist" / "SNRIs.apkg") as archive:
+        assert "Last update: " in archive.read("collection.anki2").decode("latin-1")
+    first = (tmp_path / "dist" / "SNRIs.apkg").read_bytes()
+    again = CliRunner().invoke(cli, args)
+    assert "Since the last build" not in again.stdout
+    assert (tmp_path / "dist" / "SNRIs.apkg").read_bytes() == first and changelog.read_text() == text
+
+    template.write_text(original, encoding="utf-8")  # the questions come back: added again, same ids
+    back = CliRunner().invoke(cli, args)
+    assert "Since the last build: 2 added, 0 updated, 0 retired" in back.stdout
+    lock = json.loads((deck_copy / LOCK_NAME).read_text())
+    assert not any("retired" in entry for entry in lock["notes"].values())
+    assert changelog.read_text().count("\n## ") == 2
