@@ -162,10 +162,10 @@ def test_push_updates_exactly_the_changed_notes_and_keeps_the_learners_work(
     summary = f"{len(changing)} notes updated (1 fact changed), 0 added, 2 retired, {unchanged} unchanged"
     assert dry.stdout.splitlines()[:2] == [f"Dry run, nothing written to {path}", f"Would change: {summary}"]
     for q in changing:
-        assert f"  updated {q.id} " in dry.stdout
+        assert f"  updated  {q.id}  " in dry.stdout
         assert "(fact milnacipran.first-approval changed; Explanation)" in dry.stdout
     for q in retiring:
-        assert f"  retired {q.id} " in dry.stdout
+        assert f"  retired  {q.id}  " in dry.stdout
     assert _dump(path) == before
 
     result = _run([*args, "--suspend-retired"], tmp_path)
@@ -353,7 +353,10 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
     replace_in(deck_copy / "drugs" / "milnacipran.yaml", MILNACIPRAN_OLD, MILNACIPRAN_NEW)
     result = _run(["anki", "push", "--deck", str(deck_copy), "--collection", str(path)], tmp_path)
     assert result.exit_code == 0, result.output
-    assert "note type snri-quiz cloze" in result.stdout
+    assert (
+        "  note type  snri-quiz cloze: field My notes added, card type Cloze updated, styling updated"
+        " (in place, same id)\n" in result.stdout
+    )
     assert "Anki asks for a one-way (full) sync" in result.stdout
     after = _dump(path)
     assert after["types"] == sorted(

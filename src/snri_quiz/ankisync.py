@@ -174,7 +174,7 @@ class PushPlan:
     skipped: tuple[tuple[str, str], ...] = ()
     """(question id, why) of notes a push cannot update (their GUID is used by another note type)."""
     note_types: tuple[str, ...] = ()
-    """Note types to add or bring up to date."""
+    """Note types to add or bring up to date, each with what changes ('snri-quiz cloze: field My notes added')."""
     schema_change: bool = False
     """Fields or templates are added or renamed: Anki will ask for a full sync."""
 
@@ -199,8 +199,8 @@ class PushPlan:
         out += [f"added    {qid}  {prompt}" for qid, prompt in self.added]
         out += [f"retired  {qid}  {text}".rstrip() for qid, text in self.retired]
         out += [f"skipped  {qid}  {why}" for qid, why in self.skipped]
-        out += [f"note type  {name}" for name in self.note_types]
-        return [" ".join(line.split()) if len(line) < 400 else line[:400] for line in out]
+        out += [f"note type  {text}" for text in self.note_types]
+        return [line if len(line) < 400 else line[:400] for line in out]
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,8 @@ def _plan(col: Collection, content: Content) -> _Work:
 
     stored = col.get_config(_CONFIG_KEY.format(deck_id=deck.id), default=None)
     old_facts = stored.get("facts") if isinstance(stored, dict) and isinstance(stored.get("facts"), dict) else None
+    if old_facts is None and isinstance(lock.get("facts"), dict):  # first push: compare with the last build
+        old_facts = {f: str(h)[:8] for f, h in lock["facts"].items()}
     fact_hashes = {f.id: fact_hash(f)[:8] for f in deck.facts}
     changed_facts = (
         set() if old_facts is None else {f for f, h in fact_hashes.items() if old_facts.get(f) not in (None, h)}
@@ -272,12 +274,12 @@ def _plan(col: Collection, content: Content) -> _Work:
         existing = col.models.get(nt.id)  # type: ignore[arg-type]
         if existing is None:
             if any(spec.note_type == nt.key for _, spec in live.values()):
-                type_names.append(f"{nt.name} (added)")
+                type_names.append(f"{nt.name}: added")
             continue
-        updated, added_schema = _updated_notetype(col, existing, nt)
+        updated, what, added_schema = _updated_notetype(col, existing, nt)
         if updated is not None:
             note_types.append(updated)
-            type_names.append(existing["name"])
+            type_names.append(f"{existing['name']}: {', '.join(what)} (in place, same id)")
             schema = schema or added_schema
         by_id = {f.get("id"): i for i, f in enumerate(existing["flds"])}
         by_name = {f["name"]: i for i, f in enumerate(existing["flds"])}
@@ -360,15 +362,18 @@ def _plan(col: Collection, content: Content) -> _Work:
     return _Work(plan, updates, new_specs, retire, note_types, fact_hashes, description)
 
 
-def _updated_notetype(col: Collection, existing: dict[str, Any], nt: Any) -> tuple[dict[str, Any] | None, bool]:
-    """The note type brought up to date in place (same id; the learner's extra fields kept), or None if current."""
+def _updated_notetype(
+    col: Collection, existing: dict[str, Any], nt: Any
+) -> tuple[dict[str, Any] | None, list[str], bool]:
+    """The note type brought up to date in place (same id; the learner's extra fields kept), or None if
+    current; what changed; whether that is a schema change (fields or card types added or renamed)."""
     import copy
 
     from .anki import CSS
 
     model = copy.deepcopy(existing)
+    what: list[str] = []
     schema = False
-    changed = False
     for name, fid in nt.fields:
         field = next((f for f in model["flds"] if f.get("id") == fid), None) or next(
             (f for f in model["flds"] if f["name"] == name), None
@@ -377,10 +382,12 @@ def _updated_notetype(col: Collection, existing: dict[str, Any], nt: Any) -> tup
             field = col.models.new_field(name)
             field["id"] = fid
             col.models.add_field(model, field)
-            schema = changed = True
+            what.append(f"field {name} added")
+            schema = True
         elif field["name"] != name:
+            what.append(f"field {field['name']} renamed {name}")
+            schema = True
             col.models.rename_field(model, field, name)
-            schema = changed = True
     for name, tid, qfmt, afmt in nt.templates:
         template = next((t for t in model["tmpls"] if t.get("id") == tid), None) or next(
             (t for t in model["tmpls"] if t["name"] == name), None
@@ -390,15 +397,16 @@ def _updated_notetype(col: Collection, existing: dict[str, Any], nt: Any) -> tup
             template["id"] = tid
             template["qfmt"], template["afmt"] = qfmt, afmt
             col.models.add_template(model, template)
-            schema = changed = True
+            what.append(f"card type {name} added")
+            schema = True
             continue
         if (template["name"], template["qfmt"], template["afmt"]) != (name, qfmt, afmt):
             template["name"], template["qfmt"], template["afmt"] = name, qfmt, afmt
-            changed = True
+            what.append(f"card type {name} updated")
     if model["css"] != CSS:
         model["css"] = CSS
-        changed = True
-    return (model if changed else None), schema
+        what.append("styling updated")
+    return (model if what else None), what, schema
 
 
 def _description_differs(col: Collection, content: Content, description: str) -> bool:
