@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -393,7 +394,15 @@ def test_release_1_0_0_collections_and_the_apkg(deck_copy: Path, tmp_path: Path)
     for name, options in runs.items():
         path = _new_collection(tmp_path / name)
         _import(path, OLD_RELEASE)
+        col = Collection(str(path))
+        tagged = col.get_note(col.find_notes("")[0])
+        tagged.tags.append("mine")
+        col.update_note(tagged)
+        col.close()
         logs[name] = (_import(path, apkg, **options), _dump(path))
+        notes = logs[name][1]["notes"]
+        assert isinstance(notes, dict)
+        assert ("mine" in notes[tagged.guid][2]) == (name != "merge-always")  # Always replaces the learner's tags
     log, dump = logs["default"]
     assert len(log.conflicting) == len(dump["notes"]) and not log.updated  # type: ignore[arg-type]
     assert any(name.endswith("+") for _, name, _ in dump["types"])  # type: ignore[attr-defined]
@@ -439,3 +448,28 @@ def test_profiles_and_the_default_collection(deck_copy: Path, tmp_path: Path, mo
     assert f"Pushed into {base / 'User 1' / 'collection.anki2'}" in chosen.stdout
     missing = runner.invoke(cli, ["anki", "push", "--collection", str(tmp_path / "nowhere.anki2")])
     assert missing.exit_code == 2 and missing.stderr == f"Error: no Anki collection at {tmp_path / 'nowhere.anki2'}\n"
+
+
+def test_reimporting_the_apkg_replaces_my_notes_and_tags_of_updated_notes(
+    deck_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why `anki push` exists (and what the README says of .apkg updates): Anki's importer replaces the whole note."""
+    path = _new_collection(tmp_path / "anki")
+    _import(path, build_package(load_content(deck_copy), tmp_path / "v1").path)
+    col = Collection(str(path))
+    nid = col.find_notes(f'"Explanation:*{MILNACIPRAN_OLD}*"')[0]
+    note = col.get_note(nid)
+    note["My notes"] = "mine"
+    note.tags.append("mine")
+    col.update_note(note)
+    col.close()
+    replace_in(deck_copy / "drugs" / "milnacipran.yaml", MILNACIPRAN_OLD, MILNACIPRAN_NEW)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) + 100))  # a build made after the learner's edit
+    apkg = build_package(load_content(deck_copy), tmp_path / "v2").path
+    assert _import(path, apkg).updated
+    col = Collection(str(path))
+    try:
+        note = col.get_note(nid)
+        assert note["My notes"] == "" and "mine" not in note.tags
+    finally:
+        col.close()
