@@ -72,7 +72,9 @@ def _dump(path: Path) -> dict[str, object]:
         types = sorted(
             (m["id"], m["name"], tuple(f["name"] for f in m["flds"])) for m in col.models.all() if "snri" in m["name"]
         )
-        return {"notes": notes, "cards": cards, "revlog": revlog, "types": types}
+        root = col.decks.by_name("SNRIs")
+        desc = root["desc"] if root is not None else None
+        return {"notes": notes, "cards": cards, "revlog": revlog, "types": types, "description": desc}
     finally:
         col.close()
 

@@ -177,13 +177,15 @@ class PushPlan:
     """Note types to add or bring up to date, each with what changes ('snri-quiz cloze: field My notes added')."""
     schema_change: bool = False
     """Fields or templates are added or renamed: Anki will ask for a full sync."""
+    description: bool = False
+    """The deck's description (with the last build's change summary) is rewritten."""
 
     @property
     def facts_changed(self) -> int:
         return len({f for u in self.updated for f in u.facts})
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.updated or self.retired or self.note_types)
+        return bool(self.added or self.updated or self.retired or self.note_types or self.description)
 
     def summary(self) -> str:
         n = self.facts_changed
@@ -200,6 +202,7 @@ class PushPlan:
         out += [f"retired  {qid}  {text}".rstrip() for qid, text in self.retired]
         out += [f"skipped  {qid}  {why}" for qid, why in self.skipped]
         out += [f"note type  {text}" for text in self.note_types]
+        out += ["deck description updated"] if self.description else []
         return [line if len(line) < 400 else line[:400] for line in out]
 
 
@@ -234,7 +237,7 @@ def push(content: Content, path: Path, *, dry_run: bool = False, suspend_retired
         db = col.db
         assert db is not None  # open
         work = _plan(col, content)
-        if dry_run or not work.plan and not _description_differs(col, content, work.description):
+        if dry_run or not work.plan:
             return PushResult(work.plan, path, None, dry_run)
         backup = _backup(col, path)
         try:
@@ -347,7 +350,12 @@ def _plan(col: Collection, content: Content) -> _Work:
             unchanged += 1
     new_specs = [spec for guid, (_, spec) in live.items() if guid not in present]
     added = tuple((q.id, q.prompt) for guid, (q, _) in live.items() if guid not in present)
+    last = lock.get("changes")
+    summary = f"{last['date']}, version {last['version']}: {last['summary']}" if isinstance(last, dict) else ""
+    description = deck_description(deck, [spec for _, spec in live.values()], summary)
+    root = col.decks.by_name(deck.name)
     plan = PushPlan(
+        description=root is not None and root.get("desc") != description,
         added=added,
         updated=tuple(plan_updates),
         retired=tuple(retired),
@@ -356,9 +364,6 @@ def _plan(col: Collection, content: Content) -> _Work:
         note_types=tuple(type_names),
         schema_change=schema,
     )
-    last = lock.get("changes")
-    summary = f"{last['date']}, version {last['version']}: {last['summary']}" if isinstance(last, dict) else ""
-    description = deck_description(deck, [spec for _, spec in live.values()], summary)
     return _Work(plan, updates, new_specs, retire, note_types, fact_hashes, description)
 
 
@@ -407,11 +412,6 @@ def _updated_notetype(
         model["css"] = CSS
         what.append("styling updated")
     return (model if what else None), what, schema
-
-
-def _description_differs(col: Collection, content: Content, description: str) -> bool:
-    root = col.decks.by_name(content.deck.name)
-    return root is not None and root.get("desc") != description
 
 
 def _backup(col: Collection, path: Path) -> Path | None:
