@@ -475,3 +475,45 @@ def test_reimporting_the_apkg_replaces_my_notes_and_tags_of_updated_notes(
         assert note["My notes"] == "" and "mine" not in note.tags
     finally:
         col.close()
+
+
+def test_push_reviews_writes_terminal_answers_into_the_review_log_once(deck_copy: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from snri_quiz.grading import Grade
+    from snri_quiz.progress import ProgressStore
+
+    content = load_content(deck_copy)
+    path = _new_collection(tmp_path / "anki")
+    push(content, path)
+    before = _dump(path)
+    answered = [q for q in content.bank if q.kind == "tf"][:2]
+    when = datetime.now(UTC) - timedelta(hours=2)
+    with ProgressStore.open(tmp_path / "home" / "progress.db") as store:
+        session = store.start_session("mixed", False, when)
+        store.record(session, answered[0], "t", Grade(True), when, cram=False)
+        store.record(session, answered[1], "f", Grade(False), when + timedelta(seconds=5), cram=False)
+        store.record(session, answered[1], "f", Grade(False), when, cram=True)  # cram: not scheduled, not pushed
+
+    args = ["anki", "push", "--push-reviews", "--deck", str(deck_copy), "--collection", str(path)]
+    dry = _run([*args, "--dry-run"], tmp_path)
+    assert dry.stdout.splitlines()[1] == (
+        f"Would change: 0 notes updated, 0 added, 0 retired, {len(content.bank)} unchanged;"
+        " 2 terminal answers added to Anki's review log"
+    )
+    assert _run(args, tmp_path).exit_code == 0
+    col = Collection(str(path))
+    try:
+        assert col.db is not None
+        rows = col.db.all(
+            "select r.ease, r.time, n.guid from revlog r join cards c on c.id = r.cid join notes n on n.id = c.nid"
+        )
+        assert sorted(rows) == sorted([[3, 0, guid_of(answered[0].id)], [1, 0, guid_of(answered[1].id)]])
+    finally:
+        col.close()
+    after = _dump(path)
+    assert after["cards"] == before["cards"]  # Anki's schedule untouched
+    again = _run(args, tmp_path)
+    assert again.stdout.startswith("Up to date: ")
+    pulled = _run(["anki", "pull", "--deck", str(deck_copy), "--collection", str(path)], tmp_path)
+    assert pulled.stdout == f"Pulled 0 new reviews from {path} (0 in Anki for this deck)\n"

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,13 +179,15 @@ class PushPlan:
     """Fields or templates are added or renamed: Anki will ask for a full sync."""
     description: bool = False
     """The deck's description (with the last build's change summary) is rewritten."""
+    reviews: int = 0
+    """Terminal answers to add to Anki's review log (--push-reviews)."""
 
     @property
     def facts_changed(self) -> int:
         return len({f for u in self.updated for f in u.facts})
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.updated or self.retired or self.note_types or self.description)
+        return bool(self.added or self.updated or self.retired or self.note_types or self.description or self.reviews)
 
     def summary(self) -> str:
         n = self.facts_changed
@@ -194,7 +196,8 @@ class PushPlan:
             f"{len(self.updated)} notes updated{facts}, {len(self.added)} added, "
             f"{len(self.retired)} retired, {self.unchanged} unchanged"
         )
-        return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
+        text += f", {len(self.skipped)} skipped" if self.skipped else ""
+        return text + (f"; {self.reviews} terminal answers added to Anki's review log" if self.reviews else "")
 
     def lines(self) -> list[str]:
         out = [f"updated  {u.question_id}  {u.prompt} ({u.reason})" for u in self.updated]
@@ -229,14 +232,26 @@ class _Work:
     note_types: list[dict[str, Any]]
     fact_hashes: dict[str, str]
     description: str
+    reviews: list[tuple[str, int, int]]
+    """(GUID, rating, seconds since the epoch) of terminal answers to write into the review log."""
 
 
-def push(content: Content, path: Path, *, dry_run: bool = False, suspend_retired: bool = False) -> PushResult:
-    """Bring the deck in the collection at `path` up to date (or, with dry_run, say what that would change)."""
+def push(
+    content: Content,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    suspend_retired: bool = False,
+    answers: Sequence[tuple[str, int, datetime]] = (),
+) -> PushResult:
+    """Bring the deck in the collection at `path` up to date (or, with dry_run, say what that would change).
+
+    `answers` (question id, rating, when) are terminal answers to add to the review log
+    of the notes' first cards (`--push-reviews`); one already there is not added again."""
     with open_collection(path) as col:
         db = col.db
         assert db is not None  # open
-        work = _plan(col, content)
+        work = _plan(col, content, answers)
         if dry_run or not work.plan:
             return PushResult(work.plan, path, None, dry_run)
         backup = _backup(col, path)
@@ -247,7 +262,7 @@ def push(content: Content, path: Path, *, dry_run: bool = False, suspend_retired
     return PushResult(work.plan, path, backup, dry_run)
 
 
-def _plan(col: Collection, content: Content) -> _Work:
+def _plan(col: Collection, content: Content, answers: Sequence[tuple[str, int, datetime]] = ()) -> _Work:
     deck = content.deck
     prefix = f"{deck.tag_prefix}::"
     retired_tag = f"{deck.tag_prefix}::retired"
@@ -354,8 +369,15 @@ def _plan(col: Collection, content: Content) -> _Work:
     summary = f"{last['date']}, version {last['version']}: {last['summary']}" if isinstance(last, dict) else ""
     description = deck_description(deck, [spec for _, spec in live.values()], summary)
     root = col.decks.by_name(deck.name)
+    guids = {q.id: guid for guid, (q, _) in live.items()}
+    reviews = [
+        (guids[qid], rating, int(at.timestamp()))
+        for qid, rating, at in answers
+        if qid in guids and 1 <= rating <= 4 and not _review_written(col, guids[qid], rating, int(at.timestamp()))
+    ]
     plan = PushPlan(
         description=root is not None and root.get("desc") != description,
+        reviews=len(reviews),
         added=added,
         updated=tuple(plan_updates),
         retired=tuple(retired),
@@ -364,7 +386,7 @@ def _plan(col: Collection, content: Content) -> _Work:
         note_types=tuple(type_names),
         schema_change=schema,
     )
-    return _Work(plan, updates, new_specs, retire, note_types, fact_hashes, description)
+    return _Work(plan, updates, new_specs, retire, note_types, fact_hashes, description, reviews)
 
 
 def _updated_notetype(
@@ -454,6 +476,8 @@ def _apply(col: Collection, content: Content, work: _Work, suspend_retired: bool
         if suspend_retired:
             cards = [cid for nid in work.retire for cid in col.card_ids_of_note(nid)]  # type: ignore[arg-type]
             col.sched.suspend_cards(cards)
+    for guid, rating, seconds in work.reviews:
+        _write_review(col, guid, rating, seconds)
     # Anki sends its config on every sync and asks for a few kilobytes at most: short hashes, big decks skip it.
     if len(work.fact_hashes) <= _MAX_FACTS_STORED:
         col.set_config(_CONFIG_KEY.format(deck_id=deck.id), {"facts": work.fact_hashes, "version": deck.version})
@@ -461,6 +485,50 @@ def _apply(col: Collection, content: Content, work: _Work, suspend_retired: bool
     if root is not None and root.get("desc") != work.description:
         root["desc"] = work.description
         col.decks.save(root)
+
+
+# Terminal answers written into Anki's review log (--push-reviews) are recognisable: their id
+# (milliseconds) falls in the second of the answer, and their "time taken" is 0, which Anki's
+# own reviews never record. `pull` leaves them out and a second push does not repeat them.
+
+
+def _first_card(col: Collection, guid: str) -> int | None:
+    assert col.db is not None
+    cid = col.db.scalar(
+        "select c.id from cards c join notes n on n.id = c.nid where n.guid = ? order by c.ord limit 1", guid
+    )
+    return int(cid) if cid is not None else None
+
+
+def _review_written(col: Collection, guid: str, rating: int, seconds: int) -> bool:
+    assert col.db is not None
+    cid = _first_card(col, guid)
+    return cid is not None and bool(
+        col.db.scalar(
+            "select count() from revlog where cid = ? and id between ? and ? and time = 0 and ease = ?",
+            cid,
+            seconds * 1000,
+            seconds * 1000 + 999,
+            rating,
+        )
+    )
+
+
+def _write_review(col: Collection, guid: str, rating: int, seconds: int) -> None:
+    assert col.db is not None
+    cid = _first_card(col, guid)
+    if cid is None or _review_written(col, guid, rating, seconds):
+        return
+    review_id = seconds * 1000
+    while col.db.scalar("select count() from revlog where id = ?", review_id) and review_id < seconds * 1000 + 999:
+        review_id += 1
+    col.db.execute(
+        "insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) values (?, ?, ?, ?, 0, 0, 0, 0, 1)",
+        review_id,
+        cid,
+        col.usn(),
+        rating,
+    )
 
 
 # -- pull ---------------------------------------------------------------------------------------
@@ -479,8 +547,15 @@ class PullResult:
     """Reviews of notes whose question the knowledge base no longer makes (not merged)."""
 
 
-def read_reviews(content: Content, path: Path) -> tuple[list[ExternalReview], int]:
-    """This deck's reviews in the collection's review log, and how many belong to retired questions."""
+def read_reviews(
+    content: Content,
+    path: Path,
+    pushed: Container[tuple[str, int, int]] = (),
+) -> tuple[list[ExternalReview], int]:
+    """This deck's reviews in the collection's review log, and how many belong to retired questions.
+
+    `pushed` holds (question id, second, rating) of terminal answers, whose copies in the
+    review log (written by --push-reviews) are left out."""
     from .progress import ExternalReview
 
     by_guid: dict[str, Question] = {guid_of(q.id): q for q in content.bank}
@@ -491,14 +566,17 @@ def read_reviews(content: Content, path: Path) -> tuple[list[ExternalReview], in
     with open_collection(path) as col:
         assert col.db is not None  # open
         rows = col.db.all(
-            "select r.id, r.ease, n.guid from revlog r join cards c on c.id = r.cid join notes n on n.id = c.nid"
+            "select r.id, r.ease, n.guid, r.time from revlog r"
+            " join cards c on c.id = r.cid join notes n on n.id = c.nid"
             f" where r.ease between 1 and 4 and n.mid in ({','.join(str(i) for i in ours)}) order by r.id"
         )
-    for review_id, ease, guid in rows:
+    for review_id, ease, guid, taken in rows:
         question = by_guid.get(str(guid))
         if question is None:
             retired += str(guid) in known
             continue
+        if taken == 0 and (question.id, int(review_id) // 1000, int(ease)) in pushed:
+            continue  # a terminal answer written by --push-reviews
         at = datetime.fromtimestamp(int(review_id) / 1000, UTC)
         reviews.append(ExternalReview(int(review_id), question, int(ease), at))
     return reviews, retired
@@ -508,7 +586,8 @@ def pull(content: Content, path: Path, progress: Path | None = None) -> PullResu
     """Merge this deck's Anki reviews into the progress database (source 'anki'); pulling twice adds nothing."""
     from .progress import ProgressStore
 
-    reviews, retired = read_reviews(content, path)
     with ProgressStore.open(progress) as store:
+        pushed = {(q, int(at.timestamp()), r) for q, r, at in store.rated_answers("play")}
+        reviews, retired = read_reviews(content, path, pushed)
         added = store.merge_reviews(reviews, source="anki")
     return PullResult(path, len(reviews), added, retired)

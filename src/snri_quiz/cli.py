@@ -518,6 +518,11 @@ def anki_profiles() -> None:
 @collection_options
 @click.option("--dry-run", is_flag=True, help="Only print what would change.")
 @click.option("--suspend-retired", is_flag=True, help="Also suspend the cards of questions no longer made.")
+@click.option(
+    "--push-reviews",
+    is_flag=True,
+    help="Also add your snri-quiz answers to Anki's review log (statistics only; see the README).",
+)
 def anki_push(
     deck: Path | None,
     templates: Path | None,
@@ -525,6 +530,7 @@ def anki_push(
     profile: str | None,
     dry_run: bool,
     suspend_retired: bool,
+    push_reviews: bool,
 ) -> None:
     """Write the deck into your Anki collection, keeping your notes, tags, suspensions and reviews.
 
@@ -533,7 +539,9 @@ def anki_push(
     deck moves and review history are never touched. New questions are added;
     questions no longer made are tagged snri::retired (never deleted). Note types
     keep their ids and are updated in place; when fields are added Anki asks for a
-    full sync on the next sync.
+    full sync on the next sync. --push-reviews also writes your snri-quiz answers
+    into Anki's review log (they show in Anki's statistics; Anki's schedule is not
+    changed; they sync to AnkiWeb and cannot be taken out one by one).
 
     \b
     Example:
@@ -546,7 +554,13 @@ def anki_push(
     require_anki()
     path = collection_path(collection, profile)
     content = load_content(deck, templates)
-    result = push(content, path, dry_run=dry_run, suspend_retired=suspend_retired)
+    answers: list[Any] = []
+    if push_reviews:
+        from .progress import ProgressStore
+
+        with ProgressStore.open() as store:
+            answers = store.rated_answers("play")
+    result = push(content, path, dry_run=dry_run, suspend_retired=suspend_retired, answers=answers)
     plan = result.plan
     if dry_run:
         click.echo(f"Dry run, nothing written to {path}")

@@ -467,6 +467,17 @@ class ProgressStore:
         )
 
     # -- reading -------------------------------------------------------------------------
+    def rated_answers(self, source: str = "play") -> list[tuple[str, int, datetime]]:
+        """(question id, fsrs rating, when) of every scheduled answer from `source`, oldest first."""
+        return [
+            (str(q), int(r), datetime.fromisoformat(str(at)))
+            for q, r, at in self.db.execute(
+                "SELECT question_id, rating, answered_at FROM answers WHERE source = ? AND rating IS NOT NULL"
+                " ORDER BY answered_at, id",
+                (source,),
+            )
+        ]
+
     def due_dates(self) -> dict[str, datetime]:
         """Question id -> when it is next due, for every question answered outside cram mode."""
         out: dict[str, datetime] = {}
