@@ -488,8 +488,8 @@ def _apply(col: Collection, content: Content, work: _Work, suspend_retired: bool
 
 
 # Terminal answers written into Anki's review log (--push-reviews) are recognisable: their id
-# (milliseconds) falls in the second of the answer, and their "time taken" is 0, which Anki's
-# own reviews never record. `pull` leaves them out and a second push does not repeat them.
+# (milliseconds) falls in the second of the answer, with its rating, and their "time taken" is
+# 0 (Anki times every review it records). `pull` leaves them out; a second push does not repeat them.
 
 
 def _first_card(col: Collection, guid: str) -> int | None:
