@@ -517,3 +517,9 @@ def test_push_reviews_writes_terminal_answers_into_the_review_log_once(deck_copy
     assert again.stdout.startswith("Up to date: ")
     pulled = _run(["anki", "pull", "--deck", str(deck_copy), "--collection", str(path)], tmp_path)
     assert pulled.stdout == f"Pulled 0 new reviews from {path} (0 in Anki for this deck)\n"
+
+
+def test_every_anki_command_has_help_with_an_example(tmp_path: Path) -> None:
+    for command in (["anki"], ["anki", "push"], ["anki", "pull"], ["anki", "profiles"]):
+        result = _run([*command, "--help"], tmp_path)
+        assert result.exit_code == 0 and "\n  Example:\n    snri-quiz anki " in result.stdout, command

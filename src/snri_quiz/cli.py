@@ -534,8 +534,8 @@ def anki_push(
 ) -> None:
     """Write the deck into your Anki collection, keeping your notes, tags, suspensions and reviews.
 
-    Notes are matched as the .apkg matches them; only generated fields whose text
-    changed are written. Your "My notes" field, your own tags, suspensions, flags,
+    Notes are matched by GUID, as an .apkg import does; only generated fields whose
+    text changed are written. Your "My notes" field, your own tags, suspensions, flags,
     deck moves and review history are never touched. New questions are added;
     questions no longer made are tagged snri::retired (never deleted). Note types
     keep their ids and are updated in place; when fields are added Anki asks for a
