@@ -27,6 +27,19 @@ def test_version_and_help() -> None:
         assert code == 0 and "\n  Example:\n    snri-quiz " in out, command
 
 
+def test_no_command_prints_the_help() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "snri_quiz"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: snri-quiz") and done.stderr == ""
+
+
+def test_facts_takes_no_templates_option() -> None:
+    code, _, err = run("facts", "--templates", "templates")
+    assert code == 2 and "No such option '--templates'" in err
+
+
 def test_check_counts_everything(content: Content) -> None:
     code, out, err = run("check")
     assert code == 0, err

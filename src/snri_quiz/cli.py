@@ -46,12 +46,17 @@ class _Group(click.Group):
             _fail(["Interrupted."], 130)
 
 
-def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--deck and --templates, shared by every command that reads facts."""
-
-    @click.option(
+def deck_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck, for commands that read facts but no templates."""
+    return click.option(
         "--deck", "deck", type=click.Path(), default=None, help="Deck folder (default: the bundled SNRI deck)."
-    )
+    )(func)
+
+
+def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck and --templates, shared by every command that makes questions."""
+
+    @deck_option
     @click.option(
         "--templates",
         "templates",
@@ -131,10 +136,10 @@ def check(deck: Path | None, templates: Path | None) -> None:
 
 
 @cli.command()
-@content_options
+@deck_option
 @click.option("--drug", default=None, help="Only this drug (or the class subject).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of fact records.")
-def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: bool) -> None:
+def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
     """Show the knowledge base, one fact a line, with its sources.
 
     \b
@@ -525,8 +530,9 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
 
 def main() -> None:
     """Entry point: click's own usage errors also become one line and exit status 2."""
+    args = sys.argv[1:] or ["--help"]  # no command: the help, exit 0
     try:
-        cli.main(prog_name="snri-quiz", standalone_mode=False)
+        cli.main(args, prog_name="snri-quiz", standalone_mode=False)
     except click.UsageError as exc:
         _fail([f"Error: {exc.format_message()}"], exc.exit_code)
     except click.ClickException as exc:
