@@ -119,7 +119,8 @@ def check(deck: Path | None, templates: Path | None) -> None:
     d, bank = content.deck, content.bank
     kinds = Counter(q.kind for q in bank)
     unused = unused_facts(d, bank)
-    click.echo(visible(f"{d.name} {d.version} ({d.path}): valid"))
+    where = str(deck) if deck is not None else "the bundled deck"
+    click.echo(visible(f"{d.name} {d.version} ({where}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
     click.echo(f"  sources     {len(d.sources)}")
