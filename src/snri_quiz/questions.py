@@ -110,6 +110,8 @@ class _Truth:
             self.by_attribute.setdefault(fact.attribute, []).append(fact)
         self._not_false: dict[tuple[str, str], frozenset[str]] = {}
         self._holding: dict[tuple[str, str, tuple[str, ...]], frozenset[str]] = {}
+        self._texts: dict[tuple[str, str], list[str]] = {}
+        self._candidates: dict[tuple[str, str], list[str]] = {}
         self.holders: dict[tuple[str, str], set[str]] = {}
         self.values: dict[str, list[str]] = {}
         first_seen: dict[str, dict[str, str]] = {}
@@ -137,6 +139,25 @@ class _Truth:
             self._not_false[key] = frozenset(forms)
         return self._not_false[key]
 
+    def texts(self, subject: str, attribute: str) -> list[str]:
+        """The subject's values as text, built once per (subject, attribute) and shared (the sandbox
+        forbids templates to modify a list)."""
+        key = (subject, attribute)
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = [f.text for f in self.of(subject, attribute)]
+        return found
+
+    def candidates(self, subject: str, attribute: str) -> list[str]:
+        """The attribute's values that may be called false for the subject, in `values` order, once
+        per (subject, attribute): the full scan when sampling finds too few, never once per fact."""
+        key = (subject, attribute)
+        found = self._candidates.get(key)
+        if found is None:
+            mine = self.not_false(subject, attribute)
+            found = self._candidates[key] = [v for v in self.values.get(attribute, []) if normalize(v) not in mine]
+        return found
+
     def holding(self, fact: Fact) -> frozenset[str]:
         """Subjects for which the fact's value (or an alias of it) may be true."""
         key = (fact.attribute, display(fact), fact.aliases)
@@ -154,11 +175,19 @@ def _rng(question: str, salt: int = 0) -> random.Random:
     return random.Random(int(question[1:], 16) * 1_000_003 + salt)
 
 
-def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> list[str] | None:
+def pick(
+    key: str,
+    pool: Sequence[str],
+    ok: Callable[[str], bool],
+    n: int,
+    candidates: Callable[[], Sequence[str]] | None = None,
+) -> list[str] | None:
     """n distinct (after normalising) members of `pool` that satisfy `ok`, chosen by `key`.
 
     Deterministic for a given key and pool order. Large pools are sampled rather than
-    filtered whole, so choosing stays cheap when a deck has thousands of drugs.
+    filtered whole, so choosing stays cheap when a deck has thousands of drugs. When
+    sampling finds too few, the whole pool is filtered, or `candidates()` when given: the
+    pool's members that can pass `ok` (same order), computed once and shared by many calls.
     """
     rng = _rng(key)
     if len(pool) > 64:
@@ -170,7 +199,7 @@ def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> li
                 if len(chosen) == n:
                     return list(chosen.values())
     unique: dict[str, str] = {}
-    for candidate in pool:
+    for candidate in pool if candidates is None else candidates():
         if ok(candidate):
             unique.setdefault(normalize(candidate), candidate)
     if len(unique) < n:
@@ -265,7 +294,7 @@ class _Maker:
             "statement": "",
             "fact_date": fact.value.human() if isinstance(fact.value, PartialDate) else fact.text,
             "date": fact.date.human() if fact.date else "",
-            "all_values": [f.text for f in self.truth.of(fact.subject, fact.attribute)],
+            "all_values": self.truth.texts(fact.subject, fact.attribute),
             "class_name": self.deck.class_name,
             "timeline": "",
             "fact": {
@@ -360,12 +389,16 @@ class _Maker:
         self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None
     ) -> list[str] | None:
         """n values of the same attribute, held by other subjects and false for this one."""
-        mine = self.truth.not_false(fact.subject, fact.attribute) | {normalize(display(fact))}
+        # not_false holds the fact's own value: the subject's facts are all in it
+        subject, attribute = fact.subject, fact.attribute
+        mine = self.truth.not_false(subject, attribute)
 
         def ok(value: str) -> bool:
             return normalize(value) not in mine and not (exclude and exclude(value))
 
-        return pick(key, self.truth.values.get(fact.attribute, []), ok, n)
+        return pick(
+            key, self.truth.values.get(attribute, []), ok, n, lambda: self.truth.candidates(subject, attribute)
+        )
 
     def wrong_subjects(self, fact: Fact, key: str, n: int = 3) -> list[str] | None:
         """n drugs for which the fact's value is false."""
