@@ -215,30 +215,41 @@ def display(fact: Fact) -> str:
 
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
-    """Every question the templates make from the deck, in template then fact order."""
-    from jinja2 import TemplateError
+    """Every question the templates make from the deck, in template then fact order.
+
+    Raises InvalidContent with one problem per failing template (a render error, a budget
+    exceeded, a duplicate question id), all templates tried.
+    """
+    from .templates import TemplateLimit, describe_error, render_budget
 
     truth = _Truth(deck)
     problems: list[Problem] = []
     out: list[Question] = []
     seen: set[str] = set()
-    for template in templates:
-        try:
-            for question in _questions(template, deck, truth, seed):
-                if question.id in seen:
-                    raise InvalidContent(
-                        [
-                            Problem(
-                                template.path,
-                                template.line,
-                                f"templates[{template.id}]: makes two questions with id {question.id}",
-                            )
-                        ]
-                    )
-                seen.add(question.id)
-                out.append(question)
-        except TemplateError as exc:
-            problems.append(Problem(template.path, template.line, f"templates[{template.id}]: Jinja2 error: {exc}"))
+    with render_budget() as next_template:
+        for template in templates:
+            next_template()
+            kept = len(out)
+            try:
+                for question in _questions(template, deck, truth, seed):
+                    if question.id in seen:
+                        raise InvalidContent(
+                            [
+                                Problem(
+                                    template.path,
+                                    template.line,
+                                    f"template {template.id}: makes two questions with id {question.id}",
+                                )
+                            ]
+                        )
+                    seen.add(question.id)
+                    out.append(question)
+            except InvalidContent as exc:
+                problems.extend(exc.problems)
+                del out[kept:]
+            except TemplateLimit as exc:  # the time budget ran out between two renders
+                problems.append(Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}"))
+                del out[kept:]
     if problems:
         raise InvalidContent(problems)
     return tuple(out)
@@ -358,6 +369,12 @@ class _Maker:
         )
         sources = tuple(dict.fromkeys(s for f in facts for s in f.sources))
         typed = kind in ("typed", "cloze")
+        if prompt is None:
+            prompt = render(self.t.prompt, ctx)
+        if not prompt:
+            from .templates import template_problem
+
+            raise template_problem(self.t.prompt, "renders to nothing")
         reverse_prompt = reverse_answer = ""
         if self.t.reverse is not None and len(facts) == 1:
             fact = facts[0]
@@ -369,7 +386,7 @@ class _Maker:
             kind=kind,
             topic=topic,
             subject=subject,
-            prompt=prompt if prompt is not None else render(self.t.prompt, ctx),
+            prompt=prompt,
             options=options,
             answer=answer,
             answer_index=index,
@@ -396,9 +413,7 @@ class _Maker:
         def ok(value: str) -> bool:
             return normalize(value) not in mine and not (exclude and exclude(value))
 
-        return pick(
-            key, self.truth.values.get(attribute, []), ok, n, lambda: self.truth.candidates(subject, attribute)
-        )
+        return pick(key, self.truth.values.get(attribute, []), ok, n, lambda: self.truth.candidates(subject, attribute))
 
     def wrong_subjects(self, fact: Fact, key: str, n: int = 3) -> list[str] | None:
         """n drugs for which the fact's value is false."""
@@ -407,8 +422,12 @@ class _Maker:
 
     def cloze_pair(self, text: str, answer: str, ctx: dict[str, Any]) -> tuple[str, str]:
         """(prompt with a blank, Anki cloze text) from a template whose `blank` marks the gap."""
-        marker = "\u0000BLANK\u0000"
+        marker = "\ue000BLANK\ue001"  # private-use characters: no control character in any render
         with_marker = render(self.t.prompt, {**ctx, "blank": marker, "statement": text.replace(BLANK, marker)})
+        if marker not in with_marker:
+            from .templates import template_problem
+
+            raise template_problem(self.t.prompt, "a cloze prompt must show the blank ({{ blank }} or {{ statement }})")
         return with_marker.replace(marker, BLANK), with_marker.replace(marker, "{{c1::" + answer + "}}")
 
     # -- one question per fact ----------------------------------------------------------
