@@ -271,12 +271,15 @@ class _Reader:
 
     def texts(self, key: str) -> tuple[str, ...]:
         items = self.get(key, list, False, [])
-        out = []
+        out, bad = [], []
         for item in items:
             if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
                 out.append(" ".join(str(item).split()))
             else:
-                self.problem(key, f"expected a list of text, found {_describe(item)}")
+                bad.append(item)
+        if bad:  # one problem per field, however many bad items
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            self.problem(key, f"expected a list of text, found {_describe(bad[0])}{more}")
         return tuple(out)
 
     def finish(self) -> None:

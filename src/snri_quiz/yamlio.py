@@ -215,6 +215,8 @@ def load_yaml(path: Path, problems: list[Problem] | None = None) -> tuple[Any, P
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "malformed YAML"
+        if exc.context and what.startswith("but "):  # "expected a single document ..., but found another"
+            what = f"{exc.context}, {what}"
         return None, Problem(str(path), line, f"malformed YAML: {what}")
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
