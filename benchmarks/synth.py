@@ -140,6 +140,28 @@ def make_deck(folder: Path, n_drugs: int, seed: int = 0) -> Path:
     return folder
 
 
+def make_wide_deck(folder: Path, n_facts: int, n_drugs: int = 20, seed: int = 0) -> Path:
+    """A small deck in which one drug has `n_facts` facts of one closed attribute.
+
+    The many-values-per-drug shape (a long adverse-reaction list) that once made
+    generation quadratic in the number of facts of one drug and attribute.
+    """
+    make_deck(folder, n_drugs, seed)
+    first = sorted((folder / "drugs").glob("*.yaml"))[0]
+    document = yaml.safe_load(first.read_text())
+    document["facts"] += [
+        {
+            "id": f"wide-{i}",
+            "attribute": "common_adverse_reactions",
+            "value": f"wide reaction {i}",
+            "sources": ["synthetic-0"],
+        }
+        for i in range(n_facts)
+    ]
+    first.write_text(yaml.safe_dump(document, sort_keys=False, width=200))
+    return folder
+
+
 if __name__ == "__main__":
     count, target = int(sys.argv[1]), Path(sys.argv[2])
     make_deck(target, count)

@@ -249,3 +249,42 @@ def test_damaged_cache_entry_is_rebuilt(deck_copy: Path, private_cache: Path) ->
     for entry in private_cache.glob("bank-*.pickle"):
         entry.write_bytes(b"not a pickle")
     assert load_content(deck_copy) == good
+
+
+def _wide_tiny_deck(root: Path, n_facts: int) -> Path:
+    """The tiny deck, with `n_facts` more indications (a closed attribute) for one drug."""
+    import shutil
+
+    deck = root / f"wide{n_facts}"
+    shutil.copytree(Path(__file__).parent / "data" / "tiny-deck", deck)
+    extra = "".join(
+        f"  - id: wide-{i}\n    attribute: indications_us\n    value: condition {i}\n    sources: [label]\n"
+        for i in range(n_facts)
+    )
+    alpha = deck / "drugs" / "alpha.yaml"
+    alpha.write_text(alpha.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return deck
+
+
+def test_many_facts_of_one_drug_and_attribute_cost_linear_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Distractor checks once scanned every value of the attribute for every fact: quadratic."""
+    import snri_quiz.questions as questions
+    from snri_quiz.facts import load_deck
+
+    templates = Path(__file__).parent / "data" / "tiny-templates"
+    calls = []
+    for n in (300, 600):
+        deck = load_deck(_wide_tiny_deck(tmp_path, n))
+        loaded = load_templates(templates, deck)
+        count = 0
+
+        def counting(text: str) -> str:
+            nonlocal count
+            count += 1
+            return normalize(text)
+
+        monkeypatch.setattr(questions, "normalize", counting)
+        generate(deck, loaded)
+        monkeypatch.setattr(questions, "normalize", normalize)
+        calls.append(count)
+    assert calls[1] < 2.5 * calls[0], calls

@@ -266,18 +266,25 @@ class _Reader:
             return default
         return value
 
-    def text(self, key: str, required: bool = False) -> str:
+    def text(self, key: str, required: bool = False, *, empty_ok: bool = False) -> str:
+        """Text with spaces folded; a required field present but blank is a problem unless `empty_ok`."""
         value = self.get(key, (str, int, float), required, "")
-        return " ".join(str(value).split()) if value != "" else ""
+        text = " ".join(str(value).split()) if value != "" else ""
+        if required and not text and not empty_ok and self.mapping.get(key) is not None:
+            self.problem(key, "must not be empty")
+        return text
 
     def texts(self, key: str) -> tuple[str, ...]:
         items = self.get(key, list, False, [])
-        out = []
+        out, bad = [], []
         for item in items:
             if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
                 out.append(" ".join(str(item).split()))
             else:
-                self.problem(key, f"expected a list of text, found {_describe(item)}")
+                bad.append(item)
+        if bad:  # one problem per field, however many bad items
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            self.problem(key, f"expected a list of text, found {_describe(bad[0])}{more}")
         return tuple(out)
 
     def finish(self) -> None:
@@ -337,8 +344,9 @@ def load_deck(path: Path | str) -> Deck:
         drug_files = sorted(drug_dir.glob("*.yaml"))
         if not drug_files:
             problems.append(Problem(str(drug_dir), None, "no drug files (*.yaml)"))
+    names: dict[str, str] = {}
     for file in drug_files:
-        _load_fact_file(file, manifest, attributes, sources, drugs, facts, problems, is_class=False)
+        _load_fact_file(file, manifest, attributes, sources, drugs, facts, problems, is_class=False, names=names)
     concepts = root / "concepts.yaml"
     if concepts.exists():
         _load_fact_file(concepts, manifest, attributes, sources, drugs, facts, problems, is_class=True)
@@ -366,7 +374,7 @@ def load_deck(path: Path | str) -> Deck:
 
 
 def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
-    data, problem = load_yaml(path)
+    data, problem = load_yaml(path, problems)
     if problem:
         problems.append(problem)
         return {"attributes": {}, "topics": {}}
@@ -375,15 +383,15 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
         return {"attributes": {}, "topics": {}}
     r = _Reader(mapping, str(path), "", problems)
     out: dict[str, Any] = {
-        "name": r.text("name", required=True),
-        "id": r.get("id", int, required=True, default=0),
+        "name": r.text("name", required=True, empty_ok=True),  # the deck-name rule is checked with the file name
+        "id": r.get("id", int, required=True),
         "version": r.text("version", required=True),
         "description": r.text("description", required=True),
         "class_subject": r.text("class_subject", required=True),
         "class_name": r.text("class_name", required=True),
         "tag_prefix": r.text("tag_prefix", required=True),
     }
-    if out["id"] and not 0 < out["id"] < 2**63:
+    if out["id"] is not None and not 0 < out["id"] < 2**63:
         r.problem("id", "must be a positive 64-bit number")
     if out["tag_prefix"] and not _NAME.match(out["tag_prefix"]):
         r.problem("tag_prefix", "must be lowercase letters, digits and underscores")
@@ -394,6 +402,9 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
             problems.append(Problem(str(path), topics_map.line_of(name), f"topics: '{name}' is not a snake_case name"))
         elif not isinstance(title, str):
             problems.append(Problem(str(path), topics_map.line_of(name), f"topics.{name}: expected text"))
+        elif not title.strip():
+            problems.append(Problem(str(path), topics_map.line_of(name), f"topics.{name}: must not be empty"))
+            topics[name] = name
         else:
             topics[name] = title
     out["topics"] = topics
@@ -425,7 +436,7 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
 
 def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | None:
     """The registry, or None when the file itself is unusable (then citations go unchecked)."""
-    data, problem = load_yaml(path)
+    data, problem = load_yaml(path, problems)
     if problem:
         problems.append(problem)
         return None
@@ -480,8 +491,11 @@ def _load_fact_file(
     problems: list[Problem],
     *,
     is_class: bool,
+    names: dict[str, str] | None = None,
 ) -> None:
-    data, problem = load_yaml(path)
+    """Read one drug file (or concepts.yaml); `names` maps each drug's normalized display name to
+    its file, to refuse two drugs of the same name (their questions could not tell them apart)."""
+    data, problem = load_yaml(path, problems)
     if problem:
         problems.append(problem)
         return
@@ -501,8 +515,11 @@ def _load_fact_file(
             r.problem("drug", f"'{subject}' must be the lowercase generic name")
         elif subject and subject != path.stem:
             r.problem("drug", f"'{subject}' does not match the file name '{path.name}'")
+        elif subject and subject == manifest.get("class_subject"):
+            r.problem("drug", f"'{subject}' is the deck's class_subject (facts about the class go in concepts.yaml)")
         elif subject:
             drugs.append(Drug(subject, name or subject.capitalize(), aliases))
+        _check_drug_names(r, name, aliases, manifest, path, names if names is not None else {})
     entries = r.get("facts", list, required=True, default=[])
     r.finish()
     for index, entry in enumerate(entries):
@@ -522,6 +539,23 @@ def _load_fact_file(
         )
         if fact is not None:
             facts.append(fact)
+
+
+def _check_drug_names(
+    r: _Reader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any], path: Path, names: dict[str, str]
+) -> None:
+    key = normalize(name)
+    if name and not key:
+        r.problem("name", f"'{name}' has no letters or digits (names are compared without punctuation)")
+    elif key and key in {normalize(str(manifest.get(k) or "")) for k in ("class_subject", "class_name")}:
+        r.problem("name", f"'{name}' is the name of the drug class, not of a drug")
+    elif key in names:
+        r.problem("name", f"'{name}' is also the name of the drug in {names[key]}")
+    elif key:
+        names[key] = path.name
+    for alias in aliases:
+        if not normalize(alias):
+            r.problem("aliases", f"'{alias}' has no letters or digits (answers are compared without punctuation)")
 
 
 def _read_fact(
@@ -589,6 +623,15 @@ def _read_fact(
                 f.problem("distractors", f"'{wrong}' is the answer itself")
     if extra["answer"] and isinstance(value, str) and extra["answer"].lower() not in value.lower():
         f.problem("answer", f"'{extra['answer']}' does not appear in the value")
+    empty = "has no letters or digits (answers are compared without punctuation)"
+    if isinstance(value, str) and not normalize(value):
+        f.problem("value", f"'{value}' {empty}")
+    if extra["answer"] and not normalize(extra["answer"]):
+        f.problem("answer", f"'{extra['answer']}' {empty}")
+    for key, texts in (("aliases", aliases), ("distractors", distractors)):
+        for text in texts:
+            if not normalize(text):
+                f.problem(key, f"'{text}' {empty}")
     if len(problems) > before or value is None or attribute is None:
         return None
     return Fact(

@@ -114,6 +114,8 @@ class _Truth:
             self.by_attribute.setdefault(fact.attribute, []).append(fact)
         self._not_false: dict[tuple[str, str], frozenset[str]] = {}
         self._holding: dict[tuple[str, str, tuple[str, ...]], frozenset[str]] = {}
+        self._texts: dict[tuple[str, str], list[str]] = {}
+        self._candidates: dict[tuple[str, str], list[str]] = {}
         self.holders: dict[tuple[str, str], set[str]] = {}
         self.values: dict[str, list[str]] = {}
         first_seen: dict[str, dict[str, str]] = {}
@@ -141,6 +143,25 @@ class _Truth:
             self._not_false[key] = frozenset(forms)
         return self._not_false[key]
 
+    def texts(self, subject: str, attribute: str) -> list[str]:
+        """The subject's values as text, built once per (subject, attribute) and shared (the sandbox
+        forbids templates to modify a list)."""
+        key = (subject, attribute)
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = [f.text for f in self.of(subject, attribute)]
+        return found
+
+    def candidates(self, subject: str, attribute: str) -> list[str]:
+        """The attribute's values that may be called false for the subject, in `values` order, once
+        per (subject, attribute): the full scan when sampling finds too few, never once per fact."""
+        key = (subject, attribute)
+        found = self._candidates.get(key)
+        if found is None:
+            mine = self.not_false(subject, attribute)
+            found = self._candidates[key] = [v for v in self.values.get(attribute, []) if normalize(v) not in mine]
+        return found
+
     def holding(self, fact: Fact) -> frozenset[str]:
         """Subjects for which the fact's value (or an alias of it) may be true."""
         key = (fact.attribute, display(fact), fact.aliases)
@@ -158,11 +179,19 @@ def _rng(question: str, salt: int = 0) -> random.Random:
     return random.Random(int(question[1:], 16) * 1_000_003 + salt)
 
 
-def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> list[str] | None:
+def pick(
+    key: str,
+    pool: Sequence[str],
+    ok: Callable[[str], bool],
+    n: int,
+    candidates: Callable[[], Sequence[str]] | None = None,
+) -> list[str] | None:
     """n distinct (after normalising) members of `pool` that satisfy `ok`, chosen by `key`.
 
     Deterministic for a given key and pool order. Large pools are sampled rather than
-    filtered whole, so choosing stays cheap when a deck has thousands of drugs.
+    filtered whole, so choosing stays cheap when a deck has thousands of drugs. When
+    sampling finds too few, the whole pool is filtered, or `candidates()` when given: the
+    pool's members that can pass `ok` (same order), computed once and shared by many calls.
     """
     rng = _rng(key)
     if len(pool) > 64:
@@ -174,7 +203,7 @@ def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> li
                 if len(chosen) == n:
                     return list(chosen.values())
     unique: dict[str, str] = {}
-    for candidate in pool:
+    for candidate in pool if candidates is None else candidates():
         if ok(candidate):
             unique.setdefault(normalize(candidate), candidate)
     if len(unique) < n:
@@ -190,30 +219,41 @@ def display(fact: Fact) -> str:
 
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
-    """Every question the templates make from the deck, in template then fact order."""
-    from jinja2 import TemplateError
+    """Every question the templates make from the deck, in template then fact order.
+
+    Raises InvalidContent with one problem per failing template (a render error, a budget
+    exceeded, a duplicate question id), all templates tried.
+    """
+    from .templates import TemplateLimit, describe_error, render_budget
 
     truth = _Truth(deck)
     problems: list[Problem] = []
     out: list[Question] = []
     seen: set[str] = set()
-    for template in templates:
-        try:
-            for question in _questions(template, deck, truth, seed):
-                if question.id in seen:
-                    raise InvalidContent(
-                        [
-                            Problem(
-                                template.path,
-                                template.line,
-                                f"templates[{template.id}]: makes two questions with id {question.id}",
-                            )
-                        ]
-                    )
-                seen.add(question.id)
-                out.append(question)
-        except TemplateError as exc:
-            problems.append(Problem(template.path, template.line, f"templates[{template.id}]: Jinja2 error: {exc}"))
+    with render_budget() as next_template:
+        for template in templates:
+            next_template()
+            kept = len(out)
+            try:
+                for question in _questions(template, deck, truth, seed):
+                    if question.id in seen:
+                        raise InvalidContent(
+                            [
+                                Problem(
+                                    template.path,
+                                    template.line,
+                                    f"template {template.id}: makes two questions with id {question.id}",
+                                )
+                            ]
+                        )
+                    seen.add(question.id)
+                    out.append(question)
+            except InvalidContent as exc:
+                problems.extend(exc.problems)
+                del out[kept:]
+            except TemplateLimit as exc:  # the time budget ran out between two renders
+                problems.append(Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}"))
+                del out[kept:]
     if problems:
         raise InvalidContent(problems)
     return tuple(out)
@@ -269,7 +309,7 @@ class _Maker:
             "statement": "",
             "fact_date": fact.value.human() if isinstance(fact.value, PartialDate) else fact.text,
             "date": fact.date.human() if fact.date else "",
-            "all_values": [f.text for f in self.truth.of(fact.subject, fact.attribute)],
+            "all_values": self.truth.texts(fact.subject, fact.attribute),
             "class_name": self.deck.class_name,
             "timeline": "",
             "fact": {
@@ -333,6 +373,12 @@ class _Maker:
         )
         sources = tuple(dict.fromkeys(s for f in facts for s in f.sources))
         typed = kind in ("typed", "cloze")
+        if prompt is None:
+            prompt = render(self.t.prompt, ctx)
+        if not prompt:
+            from .templates import template_problem
+
+            raise template_problem(self.t.prompt, "renders to nothing")
         reverse_prompt = reverse_answer = ""
         if self.t.reverse is not None and len(facts) == 1:
             fact = facts[0]
@@ -344,7 +390,7 @@ class _Maker:
             kind=kind,
             topic=topic,
             subject=subject,
-            prompt=prompt if prompt is not None else render(self.t.prompt, ctx),
+            prompt=prompt,
             options=options,
             answer=answer,
             answer_index=index,
@@ -366,12 +412,14 @@ class _Maker:
         self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None
     ) -> list[str] | None:
         """n values of the same attribute, held by other subjects and false for this one."""
-        mine = self.truth.not_false(fact.subject, fact.attribute) | {normalize(display(fact))}
+        # not_false holds the fact's own value: the subject's facts are all in it
+        subject, attribute = fact.subject, fact.attribute
+        mine = self.truth.not_false(subject, attribute)
 
         def ok(value: str) -> bool:
             return normalize(value) not in mine and not (exclude and exclude(value))
 
-        return pick(key, self.truth.values.get(fact.attribute, []), ok, n)
+        return pick(key, self.truth.values.get(attribute, []), ok, n, lambda: self.truth.candidates(subject, attribute))
 
     def wrong_subjects(self, fact: Fact, key: str, n: int = 3) -> list[str] | None:
         """n drugs for which the fact's value is false."""
@@ -380,8 +428,12 @@ class _Maker:
 
     def cloze_pair(self, text: str, answer: str, ctx: dict[str, Any]) -> tuple[str, str]:
         """(prompt with a blank, Anki cloze text) from a template whose `blank` marks the gap."""
-        marker = "\u0000BLANK\u0000"
+        marker = "\ue000BLANK\ue001"  # private-use characters: no control character in any render
         with_marker = render(self.t.prompt, {**ctx, "blank": marker, "statement": text.replace(BLANK, marker)})
+        if marker not in with_marker:
+            from .templates import template_problem
+
+            raise template_problem(self.t.prompt, "a cloze prompt must show the blank ({{ blank }} or {{ statement }})")
         return with_marker.replace(marker, BLANK), with_marker.replace(marker, "{{c1::" + answer + "}}")
 
     # -- one question per fact ----------------------------------------------------------
