@@ -186,7 +186,7 @@ def run_session(
                     continue
                 answer_id = store.record(session_id, q, raw.strip(), verdict, clock(), cram=cram)
                 turns.append(Turn(q, raw.strip(), verdict, answer_id))
-                ui.feedback(q, raw.strip(), verdict, [deck.sources[s].citation() for s in q.sources])
+                ui.feedback(q, raw.strip(), verdict, [deck.citation(ref) for ref in q.sources])
                 index += 1
                 break
     except Stop as stop:
