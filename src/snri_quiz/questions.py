@@ -288,11 +288,15 @@ class _Maker:
         ctx.update(extra)
         return ctx
 
-    def explanation(self, facts: list[Fact], ctx: dict[str, Any]) -> str:
+    def explanation(self, facts: list[Fact], ctx: dict[str, Any], *, note: bool = True) -> str:
         parts = [render(self.t.explanation, ctx)]
-        if len(facts) == 1 and facts[0].note:
+        if note and len(facts) == 1 and facts[0].note:
             parts.append(facts[0].note)
-        parts.extend(f"Caution: {f.caveat}" for f in facts if f.caveat)
+        several = len({f.subject for f in facts}) > 1
+        for f in facts:
+            if f.caveat:  # with several drugs, say which one the caveat is about
+                whom = f" ({self.deck.subject_name(f.subject).lower()})" if several else ""
+                parts.append(f"Caution{whom}: {f.caveat}")
         return " ".join(p for p in parts if p)
 
     def build(
@@ -308,6 +312,7 @@ class _Maker:
         cloze: str = "",
         subject: str | None = None,
         drugs: Iterable[str] | None = None,
+        note: bool = True,
     ) -> Question:
         kind = self.t.kind
         options: tuple[str, ...] = ()
@@ -349,7 +354,7 @@ class _Maker:
             answer=answer,
             answer_index=index,
             accepted=_unique(answer, *accepted) if typed else (),
-            explanation=self.explanation(facts, ctx),
+            explanation=self.explanation(facts, ctx, note=note),
             sources=sources,
             facts=tuple(f.id for f in facts),
             drugs=drugs,
@@ -426,7 +431,9 @@ class _Maker:
                 used.add((fact.subject, fact.attribute, normalize(text)))
                 other = self.truth.value_fact[(fact.attribute, normalize(text))]
                 false_id = question_id(t.id, fact.id, "false", other.id)
-                yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
+                # a text fact's note is about its own value, not the false one: leave it out
+                same_value = self.deck.attributes[fact.attribute].type != "text"
+                yield self.build(false_id, [fact], {**ctx, "value": text}, "False", note=same_value)
         else:
             accepted = fact.aliases if t.ask == "value" else ()
             prompt, cloze = self.cloze_pair("", answer, ctx) if t.kind == "cloze" else (None, "")
