@@ -838,7 +838,8 @@ def _check_citations(
         if source.drug and not is_class and subject and source.drug != subject:
             what = f"the {source.product} label" if source.product else f"a {source.kind} record"
             f.problem("sources", f"'{source_id}' is {what} for {source.drug}, not for {subject}")
-    if known and len(known) == len(cited) and not any(s.primary for s in known):
+    valid_kinds = all(s.kind in SourceKind._value2member_map_ for s in known)  # else the kind is reported
+    if known and len(known) == len(cited) and valid_kinds and not any(s.primary for s in known):
         f.problem(
             "sources",
             "needs a primary source (label, fda, guideline, review, trial or paper); "
@@ -857,8 +858,13 @@ def _check_label_drugs(root: Path, sources: dict[str, Source], drugs: list[Drug]
         drug = by_subject.get(source.drug)
         where = f"sources[{source.id}]"
         if drug is None:
-            problems.append(Problem(path, source.line, f"{where}.drug: unknown drug '{source.drug}'"))
-        elif source.application and source.application not in drug.applications:
+            if not (root / "drugs" / f"{source.drug}.yaml").exists():  # else its file failed and says why
+                problems.append(Problem(path, source.line, f"{where}.drug: unknown drug '{source.drug}'"))
+        elif (
+            source.application
+            and _APPLICATION.match(source.application)
+            and source.application not in drug.applications
+        ):
             listed = ", ".join(drug.applications) or "none"
             problems.append(
                 Problem(

@@ -278,9 +278,7 @@ class _Maker:
                 "question": fact.question,
                 "false_statement": fact.false_statement,
                 "erroneous": fact.erroneous,
-                "erroneous_source": (
-                    self.deck.sources[fact.erroneous_source].title if fact.erroneous_source else ""
-                ),
+                "erroneous_source": (self.deck.sources[fact.erroneous_source].title if fact.erroneous_source else ""),
                 "date": fact.date.human() if fact.date else "",
                 "confidence": fact.confidence,
             },
