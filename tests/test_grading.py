@@ -56,7 +56,7 @@ def test_typed_accepts_aliases(content: Content, names: dict[str, str]) -> None:
     assert grade(q, "O-desmethylvenlafaxine", names).correct
     assert grade(q, "odv", names).correct
     brand = _find(content, "generic-to-brand-typed", prompt_part="duloxetine")
-    for response in ("Cymbalta", "irenka", "Drizalma"):
+    for response in ("Cymbalta", "drizalma sprinkle", "Drizalma"):
         assert grade(brand, response, names).correct, response
 
 
