@@ -249,6 +249,9 @@ class BuildResult:
     changed: int
     """Notes whose content changed since the lock file was last written (new ones included)."""
     warnings: tuple[str, ...] = field(default=())
+    removed: tuple[str, ...] = field(default=())
+    """Question ids (or, for entries written before ids were recorded, note GUIDs) in the lock
+    file that this full build no longer makes."""
 
     @property
     def notes(self) -> int:
@@ -268,15 +271,18 @@ def _attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _sources_html(deck: Deck, ids: Iterable[str]) -> str:
+def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
+    """Readable titles with their section, linked; the loader admits only http(s) and doi: addresses."""
     items = []
-    for source_id in ids:
-        source = deck.sources[source_id]
-        title = _e(source.title)
-        if source.url:
+    for ref in refs:
+        source = deck.source(ref)
+        title = _e(deck.display(ref))
+        if source.url.startswith(("https:", "http:")):
             items.append(f'<li><a href="{_attr(source.url)}">{title}</a></li>')
+        elif source.url.startswith("doi:"):
+            items.append(f'<li><a href="https://doi.org/{_attr(source.url[4:])}">{title}</a></li>')
         else:
-            items.append(f"<li>{title} ({_e(source.file)})</li>")
+            items.append(f"<li>{title}</li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
@@ -435,17 +441,24 @@ def _build_package(
     now = _now()
     changed = 0
     mods: list[int] = []
-    for spec in specs:
+    named = False
+    for spec, q in zip(specs, questions, strict=True):
         mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
         changed += was_changed
         mods.append(mod)
+        if lock["notes"][spec.guid].get("id") != q.id:  # so that a later build can name it when it is removed
+            lock["notes"][spec.guid]["id"] = q.id
+            named = True
     used_types = sorted({s.note_type for s in specs})
     stamped = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now) for k in used_types]
     model_mods = [mod for mod, _ in stamped]
-    dirty = bool(changed) or any(was for _, was in stamped) or not lock_path.exists()
+    dirty = bool(changed) or named or any(was for _, was in stamped) or not lock_path.exists()
+    removed: list[str] = []
     if not topics and not drugs:  # a full build forgets notes that no longer exist
         live = {s.guid for s in specs}
         kept = {g: v for g, v in lock["notes"].items() if g in live}
+        gone = {g: v for g, v in lock["notes"].items() if g not in live}
+        removed = sorted(str(v.get("id", g)) if isinstance(v, dict) else g for g, v in gone.items())
         dirty = dirty or len(kept) != len(lock["notes"])
         lock["notes"] = kept
     warnings: list[str] = []
@@ -467,7 +480,7 @@ def _build_package(
         SubdeckCount(name, sum(s.deck_name == name for s in specs), sum(s.cards for s in specs if s.deck_name == name))
         for name in used
     )
-    return BuildResult(target, counts, changed, tuple(warnings))
+    return BuildResult(target, counts, changed, tuple(warnings), tuple(removed))
 
 
 def _write_apkg(

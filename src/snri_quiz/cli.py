@@ -123,7 +123,8 @@ def check(deck: Path | None, templates: Path | None) -> None:
     click.echo(visible(f"{d.name} {d.version} ({where}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
-    click.echo(f"  sources     {len(d.sources)}")
+    primary = sum(s.primary for s in d.sources.values())
+    click.echo(f"  sources     {len(d.sources)} ({primary} primary, {len(d.sources) - primary} context)")
     click.echo(f"  templates   {content.template_count}")
     click.echo(
         f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
@@ -134,6 +135,43 @@ def check(deck: Path | None, templates: Path | None) -> None:
             click.echo(f"    {fact.id}  ({fact.path}:{fact.line})")
     else:
         click.echo("  facts no question uses: none")
+
+
+@cli.command()
+@content_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of source records.")
+def sources(deck: Path | None, templates: Path | None, as_json: bool) -> None:
+    """List the sources and how much of the deck rests on each.
+
+    For every source: id, kind (primary kinds: label, fda, guideline, review, trial,
+    paper), application number, the facts and questions citing it, and how many of
+    those have it as their only primary source ("sole").
+
+    \b
+    Example:
+      snri-quiz sources
+      snri-quiz sources --json > sources.json
+    """
+    from .content import load_content
+    from .questions import source_usage
+
+    content = load_content(deck, templates)
+    records = source_usage(content.deck, content.bank)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    width = max(len(r["id"]) for r in records)
+    click.echo(f"{'id':<{width}}  {'kind':<9}  {'application':<11}  facts (sole)  questions (sole)")
+    for r in records:
+        click.echo(
+            f"{r['id']:<{width}}  {r['kind']:<9}  {r['application'] or '-':<11}  "
+            f"{r['facts']:>5} ({r['sole_facts']:>3})  {r['questions']:>9} ({r['sole_questions']:>3})"
+        )
+        click.echo(f"{'':<{width}}  {r['title']}")
+        if r["url"]:
+            click.echo(f"{'':<{width}}  {r['url']}")
 
 
 @cli.command()
@@ -323,6 +361,10 @@ def build(
     width = max(len(s.name) for s in result.subdecks)
     for sub in result.subdecks:
         click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+    if result.removed:
+        click.echo(f"Removed since the last build: {len(result.removed)} questions")
+        for chunk in range(0, len(result.removed), 6):
+            click.echo("  " + " ".join(result.removed[chunk : chunk + 6]))
 
 
 @cli.command()
@@ -496,7 +538,7 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
     click.echo(f"Due now:    {result.due_now}")
     click.echo(f"Due today:  {result.due_today}")
     click.echo("Mastery by topic:")
-    for key, m in result.topics.items():
+    for key, m in sorted(result.topics.items(), key=lambda item: list(d.topics).index(item[0])):
         topic_name = visible(d.topics.get(key, key))
         click.echo(f"  {topic_name:<36} {bar(m.mastery)}{round(100 * m.mastery):>3}%  ({m.seen}/{m.total} seen)")
     click.echo("Due in the next 7 days:")

@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidContent, Problem, UsageError
-from .facts import Deck, Fact, PartialDate, normalize
+from .facts import Deck, Fact, PartialDate, answer_span, normalize
 
 if TYPE_CHECKING:
     from .templates import Template
@@ -308,19 +307,22 @@ class _Maker:
             "blank": BLANK,
             "statement": "",
             "fact_date": fact.value.human() if isinstance(fact.value, PartialDate) else fact.text,
+            "fact_when": fact.value.when() if isinstance(fact.value, PartialDate) else "",
             "date": fact.date.human() if fact.date else "",
+            "when": fact.date.when() if fact.date else "",
             "all_values": self.truth.texts(fact.subject, fact.attribute),
             "class_name": self.deck.class_name,
             "timeline": "",
             "fact": {
                 "note": fact.note,
                 "hint": fact.hint,
+                "scope": fact.scope,
                 "caveat": fact.caveat,
                 "answer": fact.answer,
                 "question": fact.question,
                 "false_statement": fact.false_statement,
                 "erroneous": fact.erroneous,
-                "erroneous_source": fact.erroneous_source,
+                "erroneous_source": (self.deck.sources[fact.erroneous_source].title if fact.erroneous_source else ""),
                 "date": fact.date.human() if fact.date else "",
                 "confidence": fact.confidence,
             },
@@ -328,11 +330,15 @@ class _Maker:
         ctx.update(extra)
         return ctx
 
-    def explanation(self, facts: list[Fact], ctx: dict[str, Any]) -> str:
+    def explanation(self, facts: list[Fact], ctx: dict[str, Any], *, note: bool = True) -> str:
         parts = [render(self.t.explanation, ctx)]
-        if len(facts) == 1 and facts[0].note:
+        if note and len(facts) == 1 and facts[0].note:
             parts.append(facts[0].note)
-        parts.extend(f"Caution: {f.caveat}" for f in facts if f.caveat)
+        several = len({f.subject for f in facts}) > 1
+        for f in facts:
+            if f.caveat:  # with several drugs, say which one the caveat is about
+                whom = f" ({self.deck.subject_name(f.subject).lower()})" if several else ""
+                parts.append(f"Caution{whom}: {f.caveat}")
         return " ".join(p for p in parts if p)
 
     def build(
@@ -348,6 +354,7 @@ class _Maker:
         cloze: str = "",
         subject: str | None = None,
         drugs: Iterable[str] | None = None,
+        note: bool = True,
     ) -> Question:
         kind = self.t.kind
         options: tuple[str, ...] = ()
@@ -395,7 +402,7 @@ class _Maker:
             answer=answer,
             answer_index=index,
             accepted=_unique(answer, *accepted) if typed else (),
-            explanation=self.explanation(facts, ctx),
+            explanation=self.explanation(facts, ctx, note=note),
             sources=sources,
             facts=tuple(f.id for f in facts),
             drugs=drugs,
@@ -480,7 +487,9 @@ class _Maker:
                 used.add((fact.subject, fact.attribute, normalize(text)))
                 other = self.truth.value_fact[(fact.attribute, normalize(text))]
                 false_id = question_id(t.id, fact.id, "false", other.id)
-                yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
+                # a text fact's note is about its own value, not the false one: leave it out
+                same_value = self.deck.attributes[fact.attribute].type != "text"
+                yield self.build(false_id, [fact], {**ctx, "value": text}, "False", note=same_value)
         else:
             accepted = fact.aliases if t.ask == "value" else ()
             prompt, cloze = self.cloze_pair("", answer, ctx) if t.kind == "cloze" else (None, "")
@@ -501,7 +510,9 @@ class _Maker:
     def statement(self, fact: Fact) -> Iterator[Question]:
         t = self.t
         value = fact.text
-        statement = re.sub(re.escape(fact.answer), BLANK, value, count=1, flags=re.IGNORECASE)
+        span = answer_span(value, fact.answer)
+        assert span is not None, "the loader checks that the answer is in the value as whole words"
+        statement = value[: span[0]] + BLANK + value[span[1] :]
         ctx = self.context(fact, answer=fact.answer, statement=statement, value=value)
         qid = question_id(t.id, fact.id)
         if t.kind == "mcq":
@@ -511,15 +522,18 @@ class _Maker:
             if wrong is not None:
                 yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong)
         elif t.kind == "tf":
-            yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
+            # one statement per fact: its authored false statement when it has one (the true
+            # statement is already what the multiple-choice and cloze questions ask), else the fact
             if fact.false_statement:
                 false_ctx = {**ctx, "value": fact.false_statement}
                 yield self.build(question_id(t.id, fact.id, "false"), [fact], false_ctx, "False")
+            else:
+                yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
         elif t.kind == "cloze":
             prompt, cloze = self.cloze_pair(statement, fact.answer, ctx)
-            yield self.build(qid, [fact], ctx, fact.answer, prompt=prompt, cloze=cloze)
+            yield self.build(qid, [fact], ctx, fact.answer, accepted=fact.aliases, prompt=prompt, cloze=cloze)
         else:
-            yield self.build(qid, [fact], ctx, fact.answer)
+            yield self.build(qid, [fact], ctx, fact.answer, accepted=fact.aliases)
 
     # -- one question per subject: any of its values is accepted -------------------------
     def group(self, facts: list[Fact]) -> Iterator[Question]:
@@ -576,11 +590,13 @@ class _Maker:
             assert isinstance(first, PartialDate) and isinstance(second, PartialDate)
             return first.surely_before(second)
 
+        asked: set[str] = set()  # one question per winner: the others would ask the same thing again
         for combo in _groups_of_four(single):
             winners = [f for f in combo if all(beats(f, o) for o in combo if o is not f)]
-            if len(winners) != 1:
+            if len(winners) != 1 or winners[0].id in asked:
                 continue
             winner = winners[0]
+            asked.add(winner.id)
             qid = question_id(self.t.id, *(f.id for f in combo))
             timeline = "; ".join(f"{self.deck.subject_name(f.subject)} {display(f)}" for f in sorted(combo, key=_when))
             name = self.deck.subject_name(winner.subject)
@@ -665,3 +681,39 @@ def select(
 def unused_facts(deck: Deck, bank: Iterable[Question]) -> list[Fact]:
     used = {fid for q in bank for fid in q.facts}
     return [f for f in deck.facts if f.id not in used]
+
+
+def source_usage(deck: Deck, bank: Iterable[Question]) -> list[dict[str, Any]]:
+    """Per source, in registry order: what it is and how much of the deck rests on it.
+
+    `facts` and `questions` count those citing it; `sole_facts` and `sole_questions` those
+    for which it is the only primary source (so removing it would leave them unsupported).
+    """
+    from .facts import split_ref
+
+    def primaries(refs: Iterable[str]) -> set[str]:
+        return {split_ref(r)[0] for r in refs if deck.source(r).primary}
+
+    usage = {sid: {"facts": 0, "sole_facts": 0, "questions": 0, "sole_questions": 0} for sid in deck.sources}
+    for items, key in (((f.sources for f in deck.facts), "facts"), ((q.sources for q in bank), "questions")):
+        for refs in items:
+            cited = {split_ref(r)[0] for r in refs}
+            sole = primaries(refs)
+            for sid in cited:
+                usage[sid][key] += 1
+                if len(sole) == 1 and sid in sole:
+                    usage[sid][f"sole_{key}"] += 1
+    return [
+        {
+            "id": source.id,
+            "kind": source.kind,
+            "primary": source.primary,
+            "title": source.title,
+            "url": source.url,
+            "application": source.application,
+            "product": source.product,
+            "revised": source.revised,
+            **usage[source.id],
+        }
+        for source in deck.sources.values()
+    ]

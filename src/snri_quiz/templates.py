@@ -45,7 +45,7 @@ from .yamlio import LineMap, control_character, load_yaml
 
 KINDS = ("mcq", "tf", "cloze", "typed")
 ASKS = ("value", "subject", "not_subject", "earliest", "latest", "statement", "date")
-FACT_FIELDS = ("hint", "date", "answer", "question", "distractors", "false_statement", "note", "caveat")
+FACT_FIELDS = ("hint", "date", "answer", "question", "distractors", "false_statement", "note", "caveat", "scope")
 # Which asks each kind supports.
 _ALLOWED = {
     "mcq": {"value", "subject", "not_subject", "earliest", "latest", "statement"},
