@@ -78,8 +78,9 @@ def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collecti
     for option in q.options:
         assert option in _strip(front)
     assert re.search(r'<li class="correct">' + re.escape(q.answer) + "</li>", back)
-    source = content.deck.sources[q.sources[0]]
+    source = content.deck.source(q.sources[0])
     assert source.url in back and "Sources:" in _strip(back)
+    assert content.deck.display(q.sources[0]) in _strip(back)
 
 
 def test_type_in_cards_show_what_else_is_accepted(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -130,8 +131,8 @@ def test_update_round_trip_keeps_history(deck_copy: Path, tmp_path: Path, collec
     # edit one fact: its note text appears in the questions built from it alone
     replace_in(
         deck_copy / "drugs" / "milnacipran.yaml",
-        "Savella reached pharmacies around April 2009.",
-        "Savella reached US pharmacies around April 2009.",
+        "Titration: day 1 12.5 mg once;",
+        "Titration in adults: day 1 12.5 mg once;",
     )
     new = load_content(deck_copy)
     old_specs = {note_spec(old.deck, q).guid: note_spec(old.deck, q) for q in old.bank}
@@ -150,8 +151,8 @@ def test_update_round_trip_keeps_history(deck_copy: Path, tmp_path: Path, collec
     for card in reviewed:
         again = collection.get_card(card.id)
         assert (again.type, again.ivl, again.due, again.reps) == (card.type, card.ivl, card.due, card.reps)
-    updated = collection.get_note(collection.find_notes('"Explanation:*US pharmacies*"')[0])
-    assert "US pharmacies" in updated["Explanation"]
+    updated = collection.get_note(collection.find_notes('"Explanation:*Titration in adults*"')[0])
+    assert "Titration in adults" in updated["Explanation"]
 
 
 def test_new_cards_keep_the_authored_order(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -169,8 +170,8 @@ def test_new_cards_keep_the_authored_order(built, collection: Collection) -> Non
 def test_field_text_is_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
     replace_in(
         deck_copy / "drugs" / "duloxetine.yaml",
-        "note: Approved 2019-07-19 (Sun Pharma).",
-        "note: 'Approved 2019-07-19 (Sun Pharma) <script>alert(1)</script> and a < b & c.'",
+        "    note: Adults.\n",
+        "    note: 'Adults <script>alert(1)</script> and a < b & c.'\n",
     )
     result = build_package(load_content(deck_copy), tmp_path / "dist")
     _import(collection, result.path)
@@ -257,7 +258,7 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     assert f"- retired {retired[0]}" in text
 
     lock = json.loads((deck_copy / LOCK_NAME).read_text())
-    kept = {entry["qid"]: entry for entry in lock["notes"].values()}
+    kept = {entry["id"]: entry for entry in lock["notes"].values()}
     assert all("retired" in kept[qid] for qid in retired)  # kept, so the GUID is never handed out again
     with zipfile.ZipFile(tmp_path / "dist" / "SNRIs.apkg") as archive:
         assert "Last update: " in archive.read("collection.anki2").decode("latin-1")

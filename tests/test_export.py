@@ -112,8 +112,8 @@ def test_markdown_and_html_layout() -> None:
 def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
     replace_in(
         deck_copy / "drugs" / "duloxetine.yaml",
-        "value: Irenka",
-        "value: Irenka <script>alert('x')</script> & <b>bold</b>",
+        "value: Drizalma Sprinkle",
+        "value: Drizalma Sprinkle <script>alert('x')</script> & <b>bold</b>",
     )
     code, page, err = run(
         "export",
@@ -129,7 +129,7 @@ def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
         "mcq",
     )
     assert code == 0, err
-    assert "Irenka &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "Drizalma Sprinkle &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     body = page.split("<body>", 1)[1]
     assert "<script" not in body and "<b>bold" not in body
 

@@ -321,15 +321,18 @@ def _attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _sources_html(deck: Deck, ids: Iterable[str]) -> str:
+def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
+    """Readable titles with their section, linked; the loader admits only http(s) and doi: addresses."""
     items = []
-    for source_id in ids:
-        source = deck.sources[source_id]
-        title = _e(source.title)
-        if source.url:
+    for ref in refs:
+        source = deck.source(ref)
+        title = _e(deck.display(ref))
+        if source.url.startswith(("https:", "http:")):
             items.append(f'<li><a href="{_attr(source.url)}">{title}</a></li>')
+        elif source.url.startswith("doi:"):
+            items.append(f'<li><a href="https://doi.org/{_attr(source.url[4:])}">{title}</a></li>')
         else:
-            items.append(f"<li>{title} ({_e(source.file)})</li>")
+            items.append(f"<li>{title}</li>")
     return "<ul>" + "".join(items) + "</ul>"
 
 
@@ -517,7 +520,7 @@ def _build_package(
     for q, spec in zip(questions, specs, strict=True):
         before = old_notes.get(spec.guid)
         mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
-        lock["notes"][spec.guid]["qid"] = q.id
+        lock["notes"][spec.guid]["id"] = q.id
         changed += was_changed
         mods.append(mod)
         if before is None or "retired" in before:
@@ -536,7 +539,7 @@ def _build_package(
         for guid, entry in lock["notes"].items():
             if guid not in live and isinstance(entry, dict) and "retired" not in entry:
                 entry["retired"] = now
-                retired.append((str(entry.get("qid", guid)), ""))
+                retired.append((str(entry.get("id", guid)), ""))
         lock["facts"] = {f.id: fact_hash(f) for f in deck.facts}
         changes = Changes(tuple(added), tuple(updated), tuple(sorted(retired)))
         if changes and lock_path.exists():  # the very first build has nothing to compare with

@@ -272,7 +272,7 @@ def _plan(col: Collection, content: Content, answers: Sequence[tuple[str, int, d
         spec = note_spec(deck, q, sources)
         live[spec.guid] = (q, spec)
     lock = read_lock(deck)
-    known = {g: str(v.get("qid", g)) for g, v in lock["notes"].items() if isinstance(v, dict)}
+    known = {g: str(v.get("id", g)) for g, v in lock["notes"].items() if isinstance(v, dict)}
     ours = {nt.id: nt for nt in NOTE_TYPES.values()}
 
     stored = col.get_config(_CONFIG_KEY.format(deck_id=deck.id), default=None)

@@ -55,12 +55,17 @@ class _Group(click.Group):
             _fail(["Interrupted."], 130)
 
 
-def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--deck and --templates, shared by every command that reads facts."""
-
-    @click.option(
+def deck_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck, for commands that read facts but no templates."""
+    return click.option(
         "--deck", "deck", type=click.Path(), default=None, help="Deck folder (default: the bundled SNRI deck)."
-    )
+    )(func)
+
+
+def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck and --templates, shared by every command that makes questions."""
+
+    @deck_option
     @click.option(
         "--templates",
         "templates",
@@ -123,10 +128,12 @@ def check(deck: Path | None, templates: Path | None) -> None:
     d, bank = content.deck, content.bank
     kinds = Counter(q.kind for q in bank)
     unused = unused_facts(d, bank)
-    click.echo(visible(f"{d.name} {d.version} ({d.path}): valid"))
+    where = str(deck) if deck is not None else "the bundled deck"
+    click.echo(visible(f"{d.name} {d.version} ({where}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
-    click.echo(f"  sources     {len(d.sources)}")
+    primary = sum(s.primary for s in d.sources.values())
+    click.echo(f"  sources     {len(d.sources)} ({primary} primary, {len(d.sources) - primary} context)")
     click.echo(f"  templates   {content.template_count}")
     click.echo(
         f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
@@ -141,9 +148,46 @@ def check(deck: Path | None, templates: Path | None) -> None:
 
 @cli.command()
 @content_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of source records.")
+def sources(deck: Path | None, templates: Path | None, as_json: bool) -> None:
+    """List the sources and how much of the deck rests on each.
+
+    For every source: id, kind (primary kinds: label, fda, guideline, review, trial,
+    paper), application number, the facts and questions citing it, and how many of
+    those have it as their only primary source ("sole").
+
+    \b
+    Example:
+      snri-quiz sources
+      snri-quiz sources --json > sources.json
+    """
+    from .content import load_content
+    from .questions import source_usage
+
+    content = load_content(deck, templates)
+    records = source_usage(content.deck, content.bank)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    width = max(len(r["id"]) for r in records)
+    click.echo(f"{'id':<{width}}  {'kind':<9}  {'application':<11}  facts (sole)  questions (sole)")
+    for r in records:
+        click.echo(
+            f"{r['id']:<{width}}  {r['kind']:<9}  {r['application'] or '-':<11}  "
+            f"{r['facts']:>5} ({r['sole_facts']:>3})  {r['questions']:>9} ({r['sole_questions']:>3})"
+        )
+        click.echo(f"{'':<{width}}  {r['title']}")
+        if r["url"]:
+            click.echo(f"{'':<{width}}  {r['url']}")
+
+
+@cli.command()
+@deck_option
 @click.option("--drug", default=None, help="Only this drug (or the class subject).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of fact records.")
-def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: bool) -> None:
+def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
     """Show the knowledge base, one fact a line, with its sources.
 
     \b
@@ -665,7 +709,7 @@ def stats(
     click.echo(f"Due now:    {result.due_now}")
     click.echo(f"Due today:  {result.due_today}")
     click.echo("Mastery by topic:")
-    for key, m in result.topics.items():
+    for key, m in sorted(result.topics.items(), key=lambda item: list(d.topics).index(item[0])):
         topic_name = visible(d.topics.get(key, key))
         click.echo(f"  {topic_name:<36} {bar(m.mastery)}{round(100 * m.mastery):>3}%  ({m.seen}/{m.total} seen)")
     click.echo("Due in the next 7 days:")
@@ -700,8 +744,9 @@ def stats(
 
 def main() -> None:
     """Entry point: click's own usage errors also become one line and exit status 2."""
+    args = sys.argv[1:] or ["--help"]  # no command: the help, exit 0
     try:
-        cli.main(prog_name="snri-quiz", standalone_mode=False)
+        cli.main(args, prog_name="snri-quiz", standalone_mode=False)
     except click.UsageError as exc:
         _fail([f"Error: {exc.format_message()}"], exc.exit_code)
     except click.ClickException as exc:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .facts import Deck
 from .questions import Question
+from .yamlio import UnreadableFile, read_regular
 
 _FORMAT = 2
 _KEEP = 8
@@ -126,8 +127,8 @@ def _fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
                 return None
             for path in sorted(root.glob(pattern)):
                 digest.update(f"\0{path.relative_to(root)}\0".encode())
-                digest.update(path.read_bytes())
-    except OSError:
+                digest.update(read_regular(path))  # never a FIFO or device: it could block or never end
+    except (OSError, UnreadableFile):
         return None
     return digest.hexdigest()[:40]
 

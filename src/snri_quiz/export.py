@@ -53,7 +53,7 @@ def _reshuffle(q: Question, key: str) -> Question:
 
 
 def citations(deck: Deck, q: Question) -> list[str]:
-    return [deck.sources[s].citation() for s in q.sources]
+    return [deck.citation(ref) for ref in q.sources]
 
 
 # -- json ---------------------------------------------------------------------------------

@@ -51,7 +51,10 @@ CREATE TABLE IF NOT EXISTS answers (
   source TEXT NOT NULL DEFAULT 'play',
   external_id INTEGER
 );
-CREATE INDEX IF NOT EXISTS answers_question ON answers(question_id);
+CREATE INDEX IF NOT EXISTS answers_question_correct ON answers(question_id, correct);
+CREATE INDEX IF NOT EXISTS answers_time ON answers(answered_at);
+CREATE INDEX IF NOT EXISTS answers_session ON answers(session_id);
+
 CREATE TABLE IF NOT EXISTS cards (
   question_id TEXT PRIMARY KEY,
   card TEXT NOT NULL,
@@ -253,6 +256,7 @@ class ProgressStore:
             for table, column, declaration in _ADDED_COLUMNS:
                 if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            db.execute("CREATE INDEX IF NOT EXISTS answers_disputed ON answers(id) WHERE disputed = 1")
             for statement in _ADDED_INDEXES:
                 db.execute(statement)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -494,27 +498,59 @@ class ProgressStore:
             raise self._bad_row("cards", rowid, f"due {str(text)[:40]!r} has no time zone")
         return moment
 
+    def _streak(self, now: datetime) -> int:
+        """Consecutive local days with an answer, up to today (or up to yesterday when today has none yet)."""
+
+        def answered_on(day: date) -> bool:
+            start, end = _local_day_bounds(day)
+            query = "SELECT 1 FROM answers WHERE answered_at >= ? AND answered_at < ? LIMIT 1"
+            return self.db.execute(query, (start, end)).fetchone() is not None
+
+        day = now.astimezone().date()
+        if not answered_on(day):
+            day -= timedelta(days=1)
+        streak = 0
+        while answered_on(day):
+            streak += 1
+            day -= timedelta(days=1)
+        return streak
+
     def stats(self, now: datetime, questions: Sequence[Question] = ()) -> Stats:
         """Everything `stats` shows, aggregated in SQL; `questions` is the deck's bank (for mastery and coverage)."""
         db = self.db
-        bad = db.execute(
-            "SELECT id, correct FROM answers WHERE typeof(correct) != 'integer' OR correct NOT IN (0, 1) LIMIT 1"
-        ).fetchone()
+        # One pass over a covering index gives every tally (and finds bad rows); what a question is
+        # about (topic, drugs, facts) comes from the deck, or from one of its rows when it left the deck.
+        per_question = db.execute(
+            "SELECT question_id, sum(correct), count(*),"
+            " min(CASE WHEN typeof(correct) = 'integer' AND correct IN (0, 1) THEN NULL ELSE id END)"
+            " FROM answers GROUP BY question_id"
+        ).fetchall()
+        bad = min((row[3] for row in per_question if row[3] is not None), default=None)
         if bad is not None:
-            raise self._bad_row("answers", bad[0], f"correct is {str(bad[1])[:40]!r}, not 0 or 1")
-        sessions = db.execute("SELECT count(DISTINCT session_id) FROM answers").fetchone()[0]
-        answered, correct = db.execute("SELECT count(*), coalesce(sum(correct), 0) FROM answers").fetchone()
-        by_topic = {
-            str(t): (int(c), int(n))
-            for t, c, n in db.execute("SELECT topic, sum(correct), count(*) FROM answers GROUP BY topic ORDER BY topic")
-        }
-        by_drug = _split_groups(db.execute("SELECT drugs, sum(correct), count(*) FROM answers GROUP BY drugs"))
-        by_fact = _split_groups(db.execute("SELECT facts, sum(correct), count(*) FROM answers GROUP BY facts"))
+            value = db.execute("SELECT correct FROM answers WHERE id = ?", (bad,)).fetchone()[0]
+            raise self._bad_row("answers", bad, f"correct is {str(value)[:40]!r}, not 0 or 1")
+        sessions = db.execute(
+            "SELECT count(*) FROM sessions WHERE EXISTS (SELECT 1 FROM answers WHERE session_id = sessions.id)"
+        ).fetchone()[0]
+        live = {q.id: q for q in questions}
+        about: list[tuple[str, str, str, int, int]] = []
+        for qid, c, n, _ in per_question:
+            q = live.get(qid)
+            if q is not None:
+                about.append((q.topic, ",".join(q.drugs), ",".join(q.facts), int(c), int(n)))
+            else:
+                row = db.execute("SELECT topic, drugs, facts FROM answers WHERE question_id = ? LIMIT 1", (qid,))
+                topic, drugs, facts = row.fetchone()
+                about.append((str(topic), str(drugs), str(facts), int(c), int(n)))
+        answered = sum(row[4] for row in about)
+        correct = sum(row[3] for row in about)
+        by_topic = dict(sorted(_split_groups((t, c, n) for t, _, _, c, n in about).items()))
+        by_drug = _split_groups((d, c, n) for _, d, _, c, n in about)
+        by_fact = _split_groups((f, c, n) for _, _, f, c, n in about)
         weakest = sorted(
             ((fact, c, n) for fact, (c, n) in by_fact.items() if c < n),
             key=lambda item: (item[1] / item[2], -item[2], item[0]),
         )[:5]
-        live = {q.id: q for q in questions}
         today = now.astimezone().date()
         local_end = (now.astimezone() + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         forecast = [0] * 7
@@ -537,12 +573,7 @@ class ProgressStore:
             ids = [q.id for q in questions if q.topic == topic]
             seen = [retrievability[i] for i in ids if i in retrievability]
             topics[topic] = TopicMastery(round(sum(seen) / len(ids), 3), len(seen), len(ids))
-        answered_ids = {str(r[0]) for r in db.execute("SELECT DISTINCT question_id FROM answers")}
-        days = {
-            datetime.fromisoformat(str(d)).date()
-            for (d,) in db.execute("SELECT DISTINCT date(answered_at, 'localtime') FROM answers")
-            if d
-        }
+        answered_ids = {str(row[0]) for row in per_question}
         disputed = [
             Disputed(str(q), str(r), str(a))
             for q, r, a in db.execute(
@@ -562,10 +593,16 @@ class ProgressStore:
             topics=topics,
             due_forecast=forecast,
             coverage=(len(answered_ids & set(live)), len(live)),
-            streak_days=_streak(days, today),
+            streak_days=self._streak(now),
             disputed=disputed,
             by_source=by_source,
         )
+
+
+def _local_day_bounds(day: date) -> tuple[str, str]:
+    """The UTC ISO strings that bound a local calendar day (answers are stored in UTC)."""
+    start = datetime.combine(day, datetime.min.time()).astimezone()
+    return _iso(start), _iso(start + timedelta(days=1))
 
 
 def _unavailable(exc: sqlite3.Error) -> bool:
@@ -583,15 +620,6 @@ def _split_groups(rows: Iterable[tuple[object, object, object]]) -> dict[str, tu
                 tally[0] += int(str(c))
                 tally[1] += int(str(n))
     return {k: (v[0], v[1]) for k, v in out.items()}
-
-
-def _streak(days: set[date], today: date) -> int:
-    day = today if today in days else today - timedelta(days=1)
-    streak = 0
-    while day in days:
-        streak += 1
-        day -= timedelta(days=1)
-    return streak
 
 
 def _card_id(question_id: str) -> int:
