@@ -232,17 +232,17 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
 
     template = templates_copy / "drugs.yaml"
     original = template.read_text(encoding="utf-8")
-    start = original.index("  - id: derived-from-mcq\n")
-    end = original.index("\n\n", start) + 2
+    start = original.index("  - id: washout-not-mcq\n")
+    end = original.index("\n  - id: ", start) + 1
     args = ["build", "--deck", str(deck_copy), "--templates", str(templates_copy), "-o", str(tmp_path / "dist")]
     quiet = CliRunner().invoke(cli, args)
     assert quiet.exit_code == 0 and "Since the last build" not in quiet.stdout
     assert not (deck_copy / CHANGELOG_NAME).exists()
 
     before = load_content(deck_copy, templates_copy)
-    retired = sorted(q.id for q in before.bank if q.template == "derived-from-mcq")
-    changed = [q for q in before.bank if "Savella reached pharmacies" in q.explanation]
-    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "reached pharmacies", "reached US pharmacies")
+    retired = sorted(q.id for q in before.bank if q.template == "washout-not-mcq")
+    changed = [q for q in before.bank if "Titration: day 1 12.5 mg once;" in q.explanation]
+    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "Titration: day 1", "Titration in adults: day 1")
     template.write_text(original[:start] + original[end:], encoding="utf-8")
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -250,11 +250,12 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     summary = f"0 added, {len(changed)} updated (1 fact changed), 2 retired"
     assert f"Since the last build: {summary} (recorded in {changelog})" in result.stdout
     for q in changed:
-        assert f"  updated  {q.id}  {q.prompt} (fact milnacipran.first-approval changed)" in result.stdout
+        assert f"  updated  {q.id}  {q.prompt} (fact milnacipran.dose changed)" in result.stdout
     for qid in retired:
         assert f"  retired  {qid}\n" in result.stdout
     text = changelog.read_text(encoding="utf-8")
-    assert text.startswith("# Changes to SNRIs\n\n## 1.0.0, built ") and f"\n{summary}\n" in text
+    version = load_content(deck_copy, templates_copy).deck.version
+    assert text.startswith(f"# Changes to SNRIs\n\n## {version}, built ") and f"\n{summary}\n" in text
     assert f"- retired {retired[0]}" in text
 
     lock = json.loads((deck_copy / LOCK_NAME).read_text())
@@ -271,5 +272,6 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     back = CliRunner().invoke(cli, args)
     assert "Since the last build: 2 added, 0 updated, 0 retired" in back.stdout
     lock = json.loads((deck_copy / LOCK_NAME).read_text())
-    assert not any("retired" in entry for entry in lock["notes"].values())
+    back_in = {entry["id"]: entry for entry in lock["notes"].values()}
+    assert not any("retired" in back_in[qid] for qid in retired)
     assert changelog.read_text().count("\n## ") == 2

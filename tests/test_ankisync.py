@@ -25,16 +25,17 @@ from snri_quiz.content import load_content
 from .conftest import ROOT, replace_in
 
 OLD_RELEASE = ROOT / "tests" / "data" / "snri-1.0.0.apkg"  # `snri-quiz build` of release 1.0.0 (no "My notes")
-MILNACIPRAN_OLD = "Savella reached pharmacies around April 2009."
-MILNACIPRAN_NEW = "Savella reached US pharmacies around April 2009."
-RETIRED_TEMPLATE = """  - id: derived-from-mcq
-    kind: mcq
-    ask: value
-    pool: subjects
-    attribute: derived_from
-    prompt: "{{ drug }} comes from which other SNRI? ({{ fact.hint }})"
-    explanation: "{{ drug }} comes from {{ true_value }}."
-"""
+MILNACIPRAN_OLD = "Titration: day 1 12.5 mg once;"  # in the note of fact milnacipran.dose
+MILNACIPRAN_NEW = "Titration in adults: day 1 12.5 mg once;"
+CHANGED_FACT = "milnacipran.dose"
+RETIRED_TEMPLATE = "washout-not-mcq"  # makes two questions
+
+
+def _drop_template(path: Path, template_id: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"  - id: {template_id}\n")
+    end = text.index("\n  - id: ", start) + 1
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
 
 
 def _new_collection(folder: Path) -> Path:
@@ -134,7 +135,7 @@ def test_push_updates_exactly_the_changed_notes_and_keeps_the_learners_work(
     path = _new_collection(tmp_path / "anki")
     push(content, path)
     changing = [q for q in content.bank if MILNACIPRAN_OLD in q.explanation]
-    retiring = [q for q in content.bank if q.template == "derived-from-mcq"]
+    retiring = [q for q in content.bank if q.template == RETIRED_TEMPLATE]
     assert len(changing) >= 2 and len(retiring) == 2
 
     # the learner's work: "My notes", a tag, a suspension, a flag, a deck move and reviews
@@ -155,7 +156,7 @@ def test_push_updates_exactly_the_changed_notes_and_keeps_the_learners_work(
     before = _dump(path)
 
     replace_in(deck_copy / "drugs" / "milnacipran.yaml", MILNACIPRAN_OLD, MILNACIPRAN_NEW)
-    replace_in(templates_copy / "drugs.yaml", RETIRED_TEMPLATE, "")
+    _drop_template(templates_copy / "drugs.yaml", RETIRED_TEMPLATE)
     edited = load_content(deck_copy, templates_copy)
     args = ["anki", "push", "--deck", str(deck_copy), "--templates", str(templates_copy), "--collection", str(path)]
 
@@ -166,7 +167,7 @@ def test_push_updates_exactly_the_changed_notes_and_keeps_the_learners_work(
     assert dry.stdout.splitlines()[:2] == [f"Dry run, nothing written to {path}", f"Would change: {summary}"]
     for q in changing:
         assert f"  updated  {q.id}  " in dry.stdout
-        assert "(fact milnacipran.first-approval changed; Explanation)" in dry.stdout
+        assert f"(fact {CHANGED_FACT} changed; Explanation)" in dry.stdout
     for q in retiring:
         assert f"  retired  {q.id}  " in dry.stdout
     assert _dump(path) == before
@@ -354,8 +355,13 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
     assert all("My notes" not in fields for _, _, fields in before["types"])  # type: ignore[attr-defined]
 
     replace_in(deck_copy / "drugs" / "milnacipran.yaml", MILNACIPRAN_OLD, MILNACIPRAN_NEW)
+    live = {guid_of(q.id) for q in load_content(deck_copy).bank}
+    old = set(before["notes"])  # type: ignore[call-overload]
     result = _run(["anki", "push", "--deck", str(deck_copy), "--collection", str(path)], tmp_path)
     assert result.exit_code == 0, result.output
+    # notes of questions 2.0 no longer makes are known from the lock's retired entries, and retired
+    assert f", {len(live - old)} added, {len(old - live)} retired, " in result.stdout.splitlines()[1]
+    assert old - live
     assert (
         "  note type  snri-quiz cloze: field My notes added, card type Cloze updated, styling updated"
         " (in place, same id)\n" in result.stdout
@@ -370,7 +376,7 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
     try:
         assert "mine" in col.get_note(tagged).tags
         assert all(col.get_card(c).reps == 1 for c in reviewed)
-        assert len(col.find_notes('"Explanation:*US pharmacies*"')) >= 2
+        assert len(col.find_notes('"Explanation:*Titration in adults*"')) >= 2
     finally:
         col.close()
 
@@ -383,7 +389,8 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
 
 def test_release_1_0_0_collections_and_the_apkg(deck_copy: Path, tmp_path: Path) -> None:
     """What importing the new .apkg over 1.0.0 does with each option (documented in the README)."""
-    apkg = build_package(load_content(deck_copy), tmp_path / "dist").path
+    content = load_content(deck_copy)
+    apkg = build_package(content, tmp_path / "dist").path
     runs = {
         "default": {},
         "merge": {"merge_notetypes": True},
@@ -401,17 +408,20 @@ def test_release_1_0_0_collections_and_the_apkg(deck_copy: Path, tmp_path: Path)
         tagged.tags.append("mine")
         col.update_note(tagged)
         col.close()
+        old_guids = set(_dump(path)["notes"])  # type: ignore[call-overload]
         logs[name] = (_import(path, apkg, **options), _dump(path))
         notes = logs[name][1]["notes"]
         assert isinstance(notes, dict)
         assert ("mine" in notes[tagged.guid][2]) == (name != "merge-always")  # Always replaces the learner's tags
+    both = len(old_guids & {guid_of(q.id) for q in content.bank})  # notes 1.0.0 and this build share
+    assert 0 < both < len(content.bank)
     log, dump = logs["default"]
-    assert len(log.conflicting) == len(dump["notes"]) and not log.updated  # type: ignore[arg-type]
+    assert len(log.conflicting) == both and not log.updated
     assert any(name.endswith("+") for _, name, _ in dump["types"])  # type: ignore[attr-defined]
     log, dump = logs["merge"]
-    assert not log.updated and len(log.duplicate) == len(dump["notes"])  # type: ignore[arg-type]
+    assert not log.updated and len(log.duplicate) == both
     log, dump = logs["merge-always"]
-    assert len(log.updated) == len(dump["notes"])  # type: ignore[arg-type]
+    assert len(log.updated) == both
     assert not any(name.endswith("+") for _, name, _ in dump["types"])  # type: ignore[attr-defined]
 
 

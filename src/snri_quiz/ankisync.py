@@ -171,6 +171,7 @@ class PushPlan:
     retired: tuple[tuple[str, str], ...]
     """(question id, the note's first field) of notes to tag as retired."""
     unchanged: int
+    """Notes of questions still made that need no change."""
     skipped: tuple[tuple[str, str], ...] = ()
     """(question id, why) of notes a push cannot update (their GUID is used by another note type)."""
     note_types: tuple[str, ...] = ()
@@ -320,12 +321,10 @@ def _plan(col: Collection, content: Content, answers: Sequence[tuple[str, int, d
             continue
         present.add(guid)
         tag_list = str(tags).split()
-        if guid not in live:
+        if guid not in live:  # a question no longer made (notes retired before are not counted)
             if mid in ours and retired_tag not in tag_list:
                 retire.append(nid)
                 retired.append((known[guid], str(flds).split("\x1f", 1)[0][:80]))
-            else:
-                unchanged += mid in ours
             continue
         q, spec = live[guid]
         nt = NOTE_TYPES[spec.note_type]
