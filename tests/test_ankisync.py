@@ -533,3 +533,13 @@ def test_every_anki_command_has_help_with_an_example(tmp_path: Path) -> None:
     for command in (["anki"], ["anki", "push"], ["anki", "pull"], ["anki", "profiles"]):
         result = _run([*command, "--help"], tmp_path)
         assert result.exit_code == 0 and "\n  Example:\n    snri-quiz anki " in result.stdout, command
+
+
+def test_a_file_that_is_not_a_collection_is_one_line(deck_copy: Path, tmp_path: Path) -> None:
+    path = tmp_path / "collection.anki2"
+    path.write_bytes(b"not a database" * 100)
+    result = _run(["anki", "push", "--deck", str(deck_copy), "--collection", str(path)], tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: cannot open Anki collection {path}: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert path.read_bytes() == b"not a database" * 100

@@ -435,7 +435,7 @@ def _updated_notetype(
     return (model if what else None), what, schema
 
 
-def _backup(col: Collection, path: Path) -> Path | None:
+def _backup(col: Collection, path: Path) -> Path:
     """Anki's own backup (a .colpkg in the profile's backups folder); the newest one if nothing changed since."""
     folder = path.parent / "backups"
     try:
@@ -444,7 +444,9 @@ def _backup(col: Collection, path: Path) -> Path | None:
     except Exception as exc:  # noqa: BLE001 - no backup, no push
         raise CollectionError(f"cannot back up {path} into {folder} ({exc}); nothing was changed") from None
     backups = sorted(folder.glob("*.colpkg"), key=lambda p: p.stat().st_mtime)
-    return backups[-1] if backups else None
+    if not backups:  # Anki made none and has none: no push without a way back
+        raise CollectionError(f"Anki made no backup of {path} in {folder}; nothing was changed")
+    return backups[-1]
 
 
 def _apply(col: Collection, content: Content, work: _Work, suspend_retired: bool) -> None:
