@@ -540,6 +540,7 @@ def test_a_file_that_is_not_a_collection_is_one_line(deck_copy: Path, tmp_path: 
     path.write_bytes(b"not a database" * 100)
     result = _run(["anki", "push", "--deck", str(deck_copy), "--collection", str(path)], tmp_path)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: cannot open Anki collection {path}: ")
-    assert len(result.stderr.splitlines()) == 1
+    assert result.stderr == (
+        f"Error: cannot open Anki collection {path}: it is not an Anki collection (not an SQLite database)\n"
+    )
     assert path.read_bytes() == b"not a database" * 100

@@ -122,6 +122,8 @@ def open_collection(path: Path) -> Iterator[Collection]:
                 f"{path} is open in Anki (or being synced): close Anki (or switch it to another profile) "
                 "and run again; nothing was changed"
             ) from None
+        if "NotADatabase" in detail or "not a database" in detail:
+            detail = "it is not an Anki collection (not an SQLite database)"
         raise CollectionError(f"cannot open Anki collection {path}: {detail or type(exc).__name__}") from None
     try:
         yield col
