@@ -374,6 +374,11 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
     assert after["revlog"] == before["revlog"] == 2
     col = Collection(str(path))
     try:
+        for nt in NOTE_TYPES.values():  # field and card type ids as genanki writes them, "My notes" included
+            model = col.models.get(nt.id)  # type: ignore[arg-type]
+            assert model is not None
+            assert [(f["name"], f["id"]) for f in model["flds"]] == list(nt.fields)
+            assert [(t["name"], t["id"]) for t in model["tmpls"]] == [(n, i) for n, i, _, _ in nt.templates]
         assert "mine" in col.get_note(tagged).tags
         assert all(col.get_card(c).reps == 1 for c in reviewed)
         assert len(col.find_notes('"Explanation:*Titration in adults*"')) >= 2
