@@ -231,6 +231,8 @@ def test_pull_merges_reviews_once_and_play_knows_them(deck_copy: Path, tmp_path:
     assert again.exit_code == 0, again.output
     assert again.stderr == f"Pulled 0 new reviews from {path} (4 in Anki for this deck)\n"
     assert json.loads(again.stdout)["by_source"] == {"play": 0, "anki": 4}
+    text = _run(["stats", "--deck", str(deck_copy)], tmp_path)
+    assert "\nAnswered:   4 (100% correct)\n            0 in snri-quiz, 4 in Anki\n" in text.stdout
 
     # the terminal scheduler: none of them is due today, so play asks other questions first
     from datetime import UTC, datetime
