@@ -424,7 +424,9 @@ def test_release_1_0_0_collections_and_the_apkg(deck_copy: Path, tmp_path: Path)
     assert 0 < both < len(content.bank)
     log, dump = logs["default"]
     assert len(log.conflicting) == both and not log.updated
-    assert any(name.endswith("+") for _, name, _ in dump["types"])  # type: ignore[attr-defined]
+    plus = {i for i, name, _ in dump["types"] if name.endswith("+")}  # type: ignore[attr-defined]
+    assert plus and len(log.new) == len(content.bank) - both
+    assert sum(mid in plus for mid, _, _ in dump["notes"].values()) == len(log.new)  # type: ignore[attr-defined]
     log, dump = logs["merge"]
     assert not log.updated and len(log.duplicate) == both
     log, dump = logs["merge-always"]
