@@ -115,6 +115,8 @@ def test_true_false_forms(content: Content, lexicon: Lexicon) -> None:
         ("o-desmethylvenlafaxin", ["O-desmethylvenlafaxine"], True),
         # free terms: articles ignored, look-alike words are not typos
         ("MAOI", ["an MAOI"], True),
+        ("MAOIs", ["an MAOI"], True),
+        ("seizures", ["seizure"], True),
         ("synaptic cleft", ["the synaptic cleft"], True),
         ("seratonin syndrome", ["serotonin syndrome"], True),
         ("hypotension", ["hypertension"], False),

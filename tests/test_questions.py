@@ -295,3 +295,17 @@ def test_many_facts_of_one_drug_and_attribute_cost_linear_work(tmp_path: Path, m
         monkeypatch.setattr(questions, "normalize", normalize)
         calls.append(count)
     assert calls[1] < 2.5 * calls[0], calls
+
+
+def test_check_surveys_the_bank_without_keeping_it(content: Content, private_cache: Path) -> None:
+    """`check` counts what generate makes (kinds, facts used) but holds no questions and no cache."""
+    from snri_quiz.content import check_content
+
+    before = set(private_cache.iterdir())
+    deck, found, template_count = check_content()
+    assert set(private_cache.iterdir()) == before
+    assert template_count == content.template_count
+    assert found.count == len(content.bank)
+    assert found.kinds == dict(Counter(q.kind for q in content.bank))
+    assert found.used == {fid for q in content.bank for fid in q.facts}
+    assert [f.id for f in unused_facts(deck, content.bank)] == [f.id for f in deck.facts if f.id not in found.used]

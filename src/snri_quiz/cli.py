@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -121,22 +120,20 @@ def check(deck: Path | None, templates: Path | None) -> None:
     Example:
       snri-quiz check --deck decks/snri --templates templates
     """
-    from .content import load_content
-    from .questions import unused_facts
+    from .content import check_content
 
-    content = load_content(deck, templates)
-    d, bank = content.deck, content.bank
-    kinds = Counter(q.kind for q in bank)
-    unused = unused_facts(d, bank)
+    d, found, template_count = check_content(deck, templates)
+    kinds = found.kinds
+    unused = [f for f in d.facts if f.id not in found.used]
     where = str(deck) if deck is not None else "the bundled deck"
     click.echo(visible(f"{d.name} {d.version} ({where}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
     primary = sum(s.primary for s in d.sources.values())
     click.echo(f"  sources     {len(d.sources)} ({primary} primary, {len(d.sources) - primary} context)")
-    click.echo(f"  templates   {content.template_count}")
+    click.echo(f"  templates   {template_count}")
     click.echo(
-        f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
+        f"  questions   {found.count} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
     )
     if unused:
         click.echo(f"  facts no question uses: {len(unused)}")

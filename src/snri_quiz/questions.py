@@ -115,6 +115,9 @@ class _Truth:
         self._holding: dict[tuple[str, str, tuple[str, ...]], frozenset[str]] = {}
         self._texts: dict[tuple[str, str], list[str]] = {}
         self._candidates: dict[tuple[str, str], list[str]] = {}
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """Tags by (template id, topic, drugs...), made once."""
         self.holders: dict[tuple[str, str], set[str]] = {}
         self.values: dict[str, list[str]] = {}
         first_seen: dict[str, dict[str, str]] = {}
@@ -160,6 +163,11 @@ class _Truth:
             mine = self.not_false(subject, attribute)
             found = self._candidates[key] = [v for v in self.values.get(attribute, []) if normalize(v) not in mine]
         return found
+
+    def shared(self, items: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple object for equal tuples (tags, drugs, sources): a million questions repeat a few
+        thousand of them, and each copy costs memory (and cache space) for nothing."""
+        return self._shared.setdefault(items, items)
 
     def holding(self, fact: Fact) -> frozenset[str]:
         """Subjects for which the fact's value (or an alias of it) may be true."""
@@ -223,16 +231,45 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
     Raises InvalidContent with one problem per failing template (a render error, a budget
     exceeded, a duplicate question id), all templates tried.
     """
+    out: list[Question] = []
+    _each_question(deck, templates, seed, out.append)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What `check` reports about the questions, gathered without keeping them."""
+
+    count: int
+    """How many questions the templates make."""
+    kinds: dict[str, int]
+    """Questions per kind."""
+    used: frozenset[str]
+    """Ids of the facts some question is built from."""
+
+
+def survey(deck: Deck, templates: Iterable[Template], seed: int = 0) -> Survey:
+    """Validate by generating every question, keeping only counts: memory stays that of the deck."""
+    kinds: dict[str, int] = dict.fromkeys(("mcq", "tf", "cloze", "typed"), 0)
+    used: set[str] = set()
+
+    def take(question: Question) -> None:
+        kinds[question.kind] += 1
+        used.update(question.facts)
+
+    _each_question(deck, templates, seed, take)
+    return Survey(sum(kinds.values()), kinds, frozenset(used))
+
+
+def _each_question(deck: Deck, templates: Iterable[Template], seed: int, emit: Callable[[Question], Any]) -> None:
     from .templates import TemplateLimit, describe_error, render_budget
 
     truth = _Truth(deck)
     problems: list[Problem] = []
-    out: list[Question] = []
     seen: set[str] = set()
     with render_budget() as next_template:
         for template in templates:
             next_template()
-            kept = len(out)
             try:
                 for question in _questions(template, deck, truth, seed):
                     if question.id in seen:
@@ -246,16 +283,13 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
                             ]
                         )
                     seen.add(question.id)
-                    out.append(question)
+                    emit(question)
             except InvalidContent as exc:
                 problems.extend(exc.problems)
-                del out[kept:]
             except TemplateLimit as exc:  # the time budget ran out between two renders
                 problems.append(Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}"))
-                del out[kept:]
     if problems:
         raise InvalidContent(problems)
-    return tuple(out)
 
 
 def _facts_for(template: Template, truth: _Truth) -> list[Fact]:
@@ -369,16 +403,20 @@ class _Maker:
         subject = subject or facts[0].subject
         if drugs is None:
             drugs = [f.subject for f in facts if f.subject != self.deck.class_subject]
-        drugs = tuple(dict.fromkeys(drugs))
+        shared = self.truth.shared
+        drugs = shared(tuple(dict.fromkeys(drugs)))
         topic = self.t.topic or facts[0].topic
-        prefix = self.deck.tag_prefix
-        tags = (
-            f"{prefix}::topic::{topic}",
-            f"{prefix}::kind::{kind}",
-            *(f"{prefix}::drug::{d}" for d in drugs),
-            *(f"{prefix}::{tag}" for tag in self.t.tags),
-        )
-        sources = tuple(dict.fromkeys(s for f in facts for s in f.sources))
+        tag_key = (self.t.id, topic, *drugs)
+        tags = self.truth.tag_sets.get(tag_key)
+        if tags is None:
+            prefix = self.deck.tag_prefix
+            tags = self.truth.tag_sets[tag_key] = (
+                f"{prefix}::topic::{topic}",
+                f"{prefix}::kind::{kind}",
+                *(f"{prefix}::drug::{d}" for d in drugs),
+                *(f"{prefix}::{tag}" for tag in self.t.tags),
+            )
+        sources = shared(tuple(dict.fromkeys(s for f in facts for s in f.sources)))
         typed = kind in ("typed", "cloze")
         if prompt is None:
             prompt = render(self.t.prompt, ctx)
