@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .anki import NOTE_TYPES, deck_description, fact_hash, guid_of, note_spec, read_lock, write_package
 from .content import Content
 from .errors import CollectionError, MissingDependency, UsageError
+from .kinds import AnswerSource
 from .questions import Question
 
 if TYPE_CHECKING:
@@ -590,7 +591,7 @@ def pull(content: Content, path: Path, progress: Path | None = None) -> PullResu
     from .progress import ProgressStore
 
     with ProgressStore.open(progress) as store:
-        pushed = {(q, int(at.timestamp()), r) for q, r, at in store.rated_answers("play")}
+        pushed = {(q, int(at.timestamp()), r) for q, r, at in store.rated_answers(AnswerSource.PLAY)}
         reviews, retired = read_reviews(content, path, pushed)
-        added = store.merge_reviews(reviews, source="anki")
+        added = store.merge_reviews(reviews, source=AnswerSource.ANKI)
     return PullResult(path, len(reviews), added, retired)

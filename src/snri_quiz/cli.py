@@ -597,10 +597,11 @@ def anki_push(
     content = load_content(deck, templates)
     answers: list[Any] = []
     if push_reviews:
+        from .kinds import AnswerSource
         from .progress import ProgressStore
 
         with ProgressStore.open() as store:
-            answers = store.rated_answers("play")
+            answers = store.rated_answers(AnswerSource.PLAY)
     result = push(content, path, dry_run=dry_run, suspend_retired=suspend_retired, answers=answers)
     plan = result.plan
     if dry_run:
@@ -699,8 +700,11 @@ def stats(
     seen, total = result.coverage
     click.echo(f"Sessions:   {result.sessions}")
     click.echo(f"Answered:   {result.answered}{pct}")
-    if result.by_source.get("anki"):
-        click.echo(f"            {result.by_source.get('play', 0)} in snri-quiz, {result.by_source['anki']} in Anki")
+    from .kinds import AnswerSource
+
+    if result.by_source.get(AnswerSource.ANKI):
+        play, anki = (result.by_source.get(s, 0) for s in (AnswerSource.PLAY, AnswerSource.ANKI))
+        click.echo(f"            {play} in snri-quiz, {anki} in Anki")
     click.echo(f"Coverage:   {seen} of {total} questions seen")
     click.echo(f"Streak:     {result.streak_days} day{'s' if result.streak_days != 1 else ''}")
     click.echo(f"Due now:    {result.due_now}")

@@ -22,6 +22,7 @@ from typing import Any
 from .errors import ProgressError, ProgressUnavailable
 from .files import ensure_folder
 from .grading import Grade
+from .kinds import AnswerSource
 from .questions import Question
 
 APPLICATION_ID = 0x534E5251  # "SNRQ"
@@ -471,7 +472,7 @@ class ProgressStore:
         )
 
     # -- reading -------------------------------------------------------------------------
-    def rated_answers(self, source: str = "play") -> list[tuple[str, int, datetime]]:
+    def rated_answers(self, source: str = AnswerSource.PLAY) -> list[tuple[str, int, datetime]]:
         """(question id, fsrs rating, when) of every scheduled answer from `source`, oldest first."""
         return [
             (str(q), int(r), datetime.fromisoformat(str(at)))
@@ -634,7 +635,7 @@ def stats_json(stats: Stats) -> str:
         {
             "sessions": stats.sessions,
             "answered": stats.answered,
-            "by_source": {"play": stats.by_source.get("play", 0), "anki": stats.by_source.get("anki", 0)},
+            "by_source": {str(s): stats.by_source.get(s, 0) for s in AnswerSource},
             "correct": stats.correct,
             "accuracy": round(stats.correct / stats.answered, 3) if stats.answered else None,
             "by_topic": block(stats.by_topic),
