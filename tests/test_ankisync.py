@@ -542,6 +542,8 @@ def test_every_anki_command_has_help_with_an_example(tmp_path: Path) -> None:
     for command in (["anki"], ["anki", "push"], ["anki", "pull"], ["anki", "profiles"]):
         result = _run([*command, "--help"], tmp_path)
         assert result.exit_code == 0 and "\n  Example:\n    snri-quiz anki " in result.stdout, command
+    alone = _run(["anki"], tmp_path)
+    assert alone.exit_code == 0 and alone.stdout == _run(["anki", "--help"], tmp_path).stdout
 
 
 def test_a_file_that_is_not_a_collection_is_one_line(deck_copy: Path, tmp_path: Path) -> None:

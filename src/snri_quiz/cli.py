@@ -519,8 +519,9 @@ def collection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@cli.group()
-def anki() -> None:
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def anki(ctx: click.Context) -> None:
     """Your own Anki collection: push the deck into it, pull your Anki reviews back.
 
     Needs Anki's library: pip install 'snri-quiz[anki]' (without it these commands
@@ -533,6 +534,8 @@ def anki() -> None:
       snri-quiz anki push --profile "User 1"
       snri-quiz anki pull
     """
+    if ctx.invoked_subcommand is None:  # like snri-quiz alone: the help, exit 0
+        click.echo(ctx.get_help())
 
 
 @anki.command("profiles")
