@@ -65,7 +65,7 @@ def _dump(path: Path) -> dict[str, object]:
         }
         cards = sorted(
             col.db.execute(
-                "select n.guid, c.ord, d.name, c.type, c.queue, c.ivl, c.reps, c.flags from cards c"
+                "select n.guid, c.ord, d.name, c.type, c.queue, c.due, c.ivl, c.reps, c.flags from cards c"
                 " join notes n on n.id = c.nid join decks d on d.id = c.did"
             )
         )
