@@ -275,3 +275,10 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     back_in = {entry["id"]: entry for entry in lock["notes"].values()}
     assert not any("retired" in back_in[qid] for qid in retired)
     assert changelog.read_text().count("\n## ") == 2
+
+
+def test_the_first_build_of_a_deck_reports_no_changes(deck_copy: Path, tmp_path: Path) -> None:
+    (deck_copy / LOCK_NAME).unlink()
+    result = build_package(load_content(deck_copy), tmp_path / "dist")
+    assert not result.changes and result.changelog is None
+    assert (deck_copy / LOCK_NAME).exists() and not (deck_copy / "CHANGELOG.md").exists()

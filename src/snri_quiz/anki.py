@@ -541,8 +541,9 @@ def _build_package(
                 entry["retired"] = now
                 retired.append((str(entry.get("id", guid)), ""))
         lock["facts"] = {f.id: fact_hash(f) for f in deck.facts}
-        changes = Changes(tuple(added), tuple(updated), tuple(sorted(retired)))
-        if changes and lock_path.exists():  # the very first build has nothing to compare with
+        if lock_path.exists():  # the very first build has nothing to compare with
+            changes = Changes(tuple(added), tuple(updated), tuple(sorted(retired)))
+        if changes:
             lock["changes"] = {"date": _day(now), "version": deck.version, "summary": changes.summary()}
     dirty = (
         bool(changed)
@@ -556,7 +557,7 @@ def _build_package(
     changelog = None
     if dirty:
         try:
-            if full and changes and lock_path.exists():
+            if changes:
                 changelog = _append_changelog(deck, changes, now)
             write_atomic(lock_path, json.dumps(lock, indent=1, sort_keys=True) + "\n")
         except OutputError as exc:
