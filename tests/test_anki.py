@@ -235,9 +235,10 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     start = original.index("  - id: washout-not-mcq\n")
     end = original.index("\n  - id: ", start) + 1
     args = ["build", "--deck", str(deck_copy), "--templates", str(templates_copy), "-o", str(tmp_path / "dist")]
+    history = (deck_copy / CHANGELOG_NAME).read_text(encoding="utf-8")  # the bundled deck's own
     quiet = CliRunner().invoke(cli, args)
     assert quiet.exit_code == 0 and "Since the last build" not in quiet.stdout
-    assert not (deck_copy / CHANGELOG_NAME).exists()
+    assert (deck_copy / CHANGELOG_NAME).read_text(encoding="utf-8") == history  # nothing changed, nothing added
 
     before = load_content(deck_copy, templates_copy)
     retired = sorted(q.id for q in before.bank if q.template == "washout-not-mcq")
@@ -257,6 +258,7 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     version = load_content(deck_copy, templates_copy).deck.version
     assert text.startswith(f"# Changes to SNRIs\n\n## {version}, built ") and f"\n{summary}\n" in text
     assert f"- retired {retired[0]}" in text
+    assert text.endswith(history.removeprefix("# Changes to SNRIs\n")), "earlier entries are kept below the new one"
 
     lock = json.loads((deck_copy / LOCK_NAME).read_text())
     kept = {entry["id"]: entry for entry in lock["notes"].values()}
@@ -274,11 +276,12 @@ def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: 
     lock = json.loads((deck_copy / LOCK_NAME).read_text())
     back_in = {entry["id"]: entry for entry in lock["notes"].values()}
     assert not any("retired" in back_in[qid] for qid in retired)
-    assert changelog.read_text().count("\n## ") == 2
+    assert changelog.read_text().count("\n## ") == history.count("\n## ") + 2
 
 
 def test_the_first_build_of_a_deck_reports_no_changes(deck_copy: Path, tmp_path: Path) -> None:
     (deck_copy / LOCK_NAME).unlink()
+    (deck_copy / "CHANGELOG.md").unlink()
     result = build_package(load_content(deck_copy), tmp_path / "dist")
     assert not result.changes and result.changelog is None
     assert (deck_copy / LOCK_NAME).exists() and not (deck_copy / "CHANGELOG.md").exists()

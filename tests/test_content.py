@@ -41,6 +41,8 @@ def test_no_internal_jargon_reaches_learners(content: Content) -> None:
         re.compile(r"\b\d{3}_[0-9a-f]{16}\b"),  # seed file names
         re.compile(r"\.(txt|ya?ml|json)\b"),
         re.compile(r"\b[0-9a-f]{16,}\b"),  # hashes
+        re.compile(r"context source", re.IGNORECASE),  # the registry's word for non-primary sources
+        re.compile(r"gets this wrong", re.IGNORECASE),  # corrections never point at a source
     ]
     ids = [re.compile(rf"(?<![\w-]){re.escape(sid)}(?![\w-])") for sid in content.deck.sources if "-" in sid]
     for q in content.bank:
@@ -58,6 +60,40 @@ def test_answer_is_not_echoed_in_the_prompt(content: Content) -> None:
             continue
         prompt = normalize(q.prompt.replace(BLANK, " "))
         assert not re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", prompt), (q.id, q.prompt, q.answer)
+
+
+def test_no_accepted_answer_is_printed_in_its_prompt(content: Content) -> None:
+    """A typed or fill-in-the-blank prompt (hints included) never shows a wording the grader
+    accepts: "(hepatic impairment)" next to the blank, "SIADH" in a hyponatremia hint."""
+    for q in content.bank:
+        if q.kind not in ("typed", "cloze"):
+            continue
+        prompt = normalize(q.prompt.replace(BLANK, " "))
+        for accepted in q.accepted:
+            wording = normalize(accepted)
+            if len(wording) <= 3:
+                continue
+            assert not re.search(rf"(?<!\w){re.escape(wording)}(?!\w)", prompt), (q.id, q.prompt, accepted)
+
+
+def test_an_open_blank_accepts_more_than_one_answer(content: Content) -> None:
+    """A blank that reads "such as _____" or "for example _____" has many right fillers, so its
+    accepted list must hold more than the one example the fact names."""
+    for q in content.bank:
+        if q.kind != "cloze":
+            continue
+        before = q.prompt.split(BLANK)[0].rstrip().lower()
+        if re.search(r"(such as|for example|e\.g\.,?|including)$", before):
+            assert len(q.accepted) >= 4, (q.id, q.prompt, q.accepted)
+
+
+def test_every_question_stands_alone(content: Content) -> None:
+    """Each card is shown alone: no "the same review" pointing at another card, and no
+    explanation that lists one item as if it were several."""
+    for q in content.bank:
+        for text in (q.prompt, q.explanation, *q.options):
+            assert not re.search(r"\bthe same (review|study|trial|label|source)\b", text, re.IGNORECASE), (q.id, text)
+        assert not re.search(r"indications are [^,;]+\.", q.explanation), (q.id, q.explanation)
 
 
 def test_cloze_blanks_never_cut_a_word(content: Content) -> None:

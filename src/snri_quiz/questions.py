@@ -602,7 +602,8 @@ class _Maker:
                 assert wrong is not None
                 # the answer's own list of values (closed) backs the "NOT", the others' facts the rest
                 used = [holders[chosen[w]] for w in wrong] + self.truth.of(drug.subject, group[0].attribute)
-                ctx = self.context(group[0], drug=drug.name, answer=drug.name)
+                own = [display(f) for f in self.truth.of(drug.subject, group[0].attribute)]
+                ctx = self.context(group[0], drug=drug.name, answer=drug.name, own_values=own)
                 yield self.build(
                     qid,
                     used,
