@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # run by CI (pytest -m slow); left out of the default run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -19,6 +19,8 @@ from .conftest import ROOT, replace_in
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from synth import make_deck  # noqa: E402
 
+pytestmark = pytest.mark.slow  # run by CI (pytest -m slow); left out of the default run
+
 FRACTIONS = (0.15, 0.35, 0.55, 0.7, 0.85, 0.95)
 
 
