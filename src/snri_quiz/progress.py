@@ -581,7 +581,16 @@ class ProgressStore:
                 "SELECT question_id, response, answered_at FROM answers WHERE disputed = 1 ORDER BY id"
             )
         ]
-        by_source = {str(s): int(n) for s, n in db.execute("SELECT source, count(*) FROM answers GROUP BY source")}
+        # Only merged answers carry an external id, so the partial index counts them without a full scan.
+        by_source = {
+            str(s): int(n)
+            for s, n in db.execute(
+                "SELECT source, count(*) FROM answers WHERE external_id IS NOT NULL GROUP BY source"
+            )
+        }
+        plain = int(answered) - sum(by_source.values())
+        if plain:
+            by_source[AnswerSource.PLAY] = by_source.get(AnswerSource.PLAY, 0) + plain
         return Stats(
             sessions=int(sessions),
             answered=int(answered),
