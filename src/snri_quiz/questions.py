@@ -87,6 +87,12 @@ class Question:
     """Typed and cloze: how the answer is graded (an AnswerType value), when the fact declares it."""
     key_terms: tuple[str, ...] = ()
     """Typed and cloze: essential words that suffice as an answer."""
+    reason: str = ""
+    """The template's explanation alone: the first part of `explanation`."""
+    note: str = ""
+    """The fact's note, as appended to `explanation` (single-fact questions)."""
+    caveats: tuple[str, ...] = ()
+    """The facts' caveats, each appended to `explanation` after 'Caution: '."""
 
 
 def lettered_answer(q: Question, separator: str = ". ") -> str:
@@ -288,12 +294,13 @@ class _Maker:
         ctx.update(extra)
         return ctx
 
-    def explanation(self, facts: list[Fact], ctx: dict[str, Any]) -> str:
-        parts = [render(self.t.explanation, ctx)]
-        if len(facts) == 1 and facts[0].note:
-            parts.append(facts[0].note)
-        parts.extend(f"Caution: {f.caveat}" for f in facts if f.caveat)
-        return " ".join(p for p in parts if p)
+    def explanation(self, facts: list[Fact], ctx: dict[str, Any]) -> tuple[str, str, str, tuple[str, ...]]:
+        """(explanation, reason, note, caveats): the whole text and its parts, kept apart for the cards."""
+        reason = render(self.t.explanation, ctx)
+        note = facts[0].note if len(facts) == 1 else ""
+        caveats = tuple(f.caveat for f in facts if f.caveat)
+        parts = [reason, note, *(f"Caution: {c}" for c in caveats)]
+        return " ".join(p for p in parts if p), reason, note, caveats
 
     def build(
         self,
@@ -338,6 +345,7 @@ class _Maker:
             fact = facts[0]
             if len(self.truth.of(fact.subject, fact.attribute)) == 1:
                 reverse_prompt, reverse_answer = render(self.t.reverse, ctx), display(fact)
+        explanation, reason, note, caveats = self.explanation(facts, ctx)
         return Question(
             id=qid,
             template=self.t.id,
@@ -349,7 +357,7 @@ class _Maker:
             answer=answer,
             answer_index=index,
             accepted=_unique(answer, *accepted) if typed else (),
-            explanation=self.explanation(facts, ctx),
+            explanation=explanation,
             sources=sources,
             facts=tuple(f.id for f in facts),
             drugs=drugs,
@@ -360,6 +368,9 @@ class _Maker:
             reverse_answer=reverse_answer,
             answer_type=facts[0].answer_type if typed and len(facts) == 1 else "",
             key_terms=_unique(*facts[0].key_terms) if typed and len(facts) == 1 else (),
+            reason=reason,
+            note=note,
+            caveats=caveats,
         )
 
     def wrong_values(

@@ -1,0 +1,174 @@
+"""Render a sample of every note type through Anki's own engine and screenshot it.
+
+Builds the bundled deck, imports the .apkg into a temporary collection with the `anki`
+package, takes `card.question()` / `card.answer()` (the HTML Anki shows, with the note
+type's CSS) and screenshots each side in headless Chromium at phone (360 px) and
+desktop widths, in day and night mode (Anki's night mode adds `nightMode night_mode`).
+
+    .venv/bin/python tools/render_cards.py                 # PNGs and HTML into docs/cards/
+    .venv/bin/python tools/render_cards.py --out /tmp/cards
+
+Needs the test extra (`anki`) and Chromium (Debian: apt-get install chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+WIDTHS = {"phone": 360, "desktop": 900}
+MODES = ("day", "night")
+
+
+def samples(col: object) -> list[tuple[str, int]]:
+    """(name, card id) pairs: one card of each note type, plus a false true/false and a
+    typed card with other accepted answers."""
+    from anki.collection import Collection
+
+    assert isinstance(col, Collection)
+
+    def first(query: str) -> int:
+        ids = col.find_cards(query)
+        if not ids:
+            raise SystemExit(f"no card matches {query!r}")
+        return sorted(ids)[0]
+
+    return [
+        ("mcq", first('"note:snri-quiz multiple choice" "Question:*brand name of levomilnacipran*"')),
+        ("tf-false", first('"note:snri-quiz true or false" Answer:False "Statement:After stopping venlafaxine*"')),
+        ("tf-true", first('"note:snri-quiz true or false" Answer:True')),
+        ("cloze", first('"note:snri-quiz cloze" "Explanation:*Caution*"')),
+        ("typed", first('"note:snri-quiz type the answer" "Explanation:*Also accepted*"')),
+        ("reverse", first('"note:snri-quiz basic and reversed" card:2')),
+    ]
+
+
+def page(body: str, night: bool, width: int) -> str:
+    classes = "card nightMode night_mode" if night else "card"
+    # Anki's reviewer: the card HTML in div#qa inside a body carrying the card classes.
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width={width}'>"
+        "<style>html, body { margin-top: 0; margin-bottom: 0; } #qa { padding: 8px 0 16px; }</style>"
+        f"</head><body class='{classes}'><div id='qa'>{body}</div></body></html>"
+    )
+
+
+def measuring_page(card_page: Path, width: int) -> str:
+    """The card page in an iframe `width` pixels wide (headless Chromium's own window is
+    at least 500 px wide); its content size goes into the DOM, read back with --dump-dom."""
+    return (
+        f"<!DOCTYPE html><html><body><iframe id='f' src='{card_page.name}' width='{width}' height='100'></iframe>"
+        "<script>addEventListener('load', () => { const d = document.getElementById('f').contentDocument;"
+        " document.body.dataset.h = d.documentElement.scrollHeight;"
+        " document.body.dataset.w = d.documentElement.scrollWidth; });</script></body></html>"
+    )
+
+
+def chromium_args(chromium: str, width: int, height: int) -> list[str]:
+    return [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        f"--window-size={width},{height}",
+    ]
+
+
+def type_box(text: str, comparison: str | None) -> str:
+    """What Anki's reviewer puts where [[type:Answer]] stands."""
+    if comparison is None:
+        box = "<center><input type=text id=typeans placeholder='type here'></center>"
+    else:
+        box = comparison
+    return re.sub(r"\[\[type:[^\]]+\]\]", lambda _m: box, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/cards"))
+    args = parser.parse_args(argv)
+
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    from snri_quiz.anki import build_package
+    from snri_quiz.content import load_content
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None:
+        print("Chromium not found (Debian: apt-get install chromium)", file=sys.stderr)
+        return 1
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="snri-cards-") as tmp:
+        tmp_path = Path(tmp)
+        content = load_content(None)
+        result = build_package(content, tmp_path / "dist")
+        (tmp_path / "col").mkdir()
+        col = Collection(str(tmp_path / "col" / "collection.anki2"))
+        try:
+            request = ImportAnkiPackageRequest(package_path=str(result.path), options=ImportAnkiPackageOptions())
+            col.import_anki_package(request)
+            rendered: list[tuple[str, str, str]] = []
+            for name, card_id in samples(col):
+                card = col.get_card(card_id)
+                note = card.note()
+                front, back = card.question(), card.answer()
+                if "[[type:" in front:
+                    expected = html.unescape(note["Answer"])
+                    front = type_box(front, None)
+                    back = type_box(back, col.compare_answer(expected, expected.lower()[:-1]))
+                rendered += [(name, "front", front), (name, "back", back)]
+        finally:
+            col.close()
+        overflowing = []
+        for name, side, body in rendered:
+            for device, width in WIDTHS.items():
+                if device == "desktop":  # show the collapsed parts opened, as after a tap
+                    body = body.replace("<details", "<details open")
+                for mode in MODES:
+                    stem = f"{name}-{side}-{device}-{mode}"
+                    html_path = tmp_path / f"{stem}.html"
+                    html_path.write_text(page(body, mode == "night", width), encoding="utf-8")
+                    measure = tmp_path / f"{stem}-measure.html"
+                    measure.write_text(measuring_page(html_path, width), encoding="utf-8")
+                    dom = subprocess.run(
+                        [
+                            *chromium_args(chromium, 1000, 400),
+                            "--allow-file-access-from-files",
+                            "--virtual-time-budget=3000",
+                            "--dump-dom",
+                            measure.as_uri(),
+                        ],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                        timeout=120,
+                    ).stdout
+                    height = int(re.search(r'data-h="(\d+)"', dom).group(1))  # type: ignore[union-attr]
+                    if int(re.search(r'data-w="(\d+)"', dom).group(1)) > width:  # type: ignore[union-attr]
+                        overflowing.append(stem)
+                    png = out / f"{stem}.png"
+                    subprocess.run(
+                        [*chromium_args(chromium, width, max(height, 200)), f"--screenshot={png}", html_path.as_uri()],
+                        check=True,
+                        capture_output=True,
+                        timeout=120,
+                    )
+                    print(png)
+        if overflowing:
+            print("wider than the screen:", ", ".join(overflowing), file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
