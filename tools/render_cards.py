@@ -5,8 +5,8 @@ package, takes `card.question()` / `card.answer()` (the HTML Anki shows, with th
 type's CSS) and screenshots each side in headless Chromium at phone (360 px) and
 desktop widths, in day and night mode (Anki's night mode adds `nightMode night_mode`).
 
-    .venv/bin/python tools/render_cards.py                 # PNGs and HTML into docs/cards/
-    .venv/bin/python tools/render_cards.py --out /tmp/cards
+    .venv/bin/python tools/render_cards.py                  # the README's pictures, into docs/cards/
+    .venv/bin/python tools/render_cards.py --all --out /tmp/cards   # every card, side, width and mode
 
 Needs the test extra (`anki`) and Chromium (Debian: apt-get install chromium).
 """
@@ -24,6 +24,16 @@ from pathlib import Path
 
 WIDTHS = {"phone": 360, "desktop": 900}
 MODES = ("day", "night")
+README_SHOTS = {
+    "mcq-back-phone-day",
+    "tf-false-back-phone-night",
+    "cloze-back-phone-day",
+    "typed-back-phone-night",
+    "reverse-front-phone-day",
+    "mcq-back-desktop-night",
+    "tf-false-back-desktop-day",
+}
+"""The pictures committed under docs/cards/ and shown in the README (--all makes every one)."""
 
 
 def samples(col: object) -> list[tuple[str, int]]:
@@ -45,7 +55,7 @@ def samples(col: object) -> list[tuple[str, int]]:
         ("tf-true", first('"note:snri-quiz true or false" Answer:True')),
         ("cloze", first('"note:snri-quiz cloze" "Explanation:*Caution*"')),
         ("typed", first('"note:snri-quiz type the answer" "Explanation:*Also accepted*"')),
-        ("reverse", first('"note:snri-quiz basic and reversed" card:2')),
+        ("reverse", first('"note:snri-quiz basic and reversed" card:1')),
     ]
 
 
@@ -95,6 +105,7 @@ def type_box(text: str, comparison: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/cards"))
+    parser.add_argument("--all", action="store_true", help="Every sample, side, width and mode, not only the README's")
     args = parser.parse_args(argv)
 
     from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
@@ -136,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                     body = body.replace("<details", "<details open")
                 for mode in MODES:
                     stem = f"{name}-{side}-{device}-{mode}"
+                    if not args.all and stem not in README_SHOTS:
+                        continue
                     html_path = tmp_path / f"{stem}.html"
                     html_path.write_text(page(body, mode == "night", width), encoding="utf-8")
                     measure = tmp_path / f"{stem}-measure.html"

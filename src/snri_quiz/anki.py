@@ -404,8 +404,11 @@ def explanation_html(deck: Deck, q: Question) -> str:
             f'<div class="truefact"><span class="label">In fact:</span> {_emphasised(reason, _key_term(deck, q))}</div>'
         )
     elif reason:
-        shown = q.prompt.replace(BLANK, q.answer) if q.kind in ("cloze", "tf") else q.prompt
-        if not (q.kind in ("cloze", "tf") and _adds_nothing(reason, shown)):
+        if q.kind in ("cloze", "tf"):  # the back shows the whole sentence: keep only what it lacks
+            shown = q.prompt.replace(BLANK, q.answer)
+            sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
+            reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
+        if reason:
             parts.append(f'<div class="reason">{_emphasised(reason, _key_term(deck, q))}</div>')
     if q.note:
         parts.append(f'<div class="note">{_e(q.note)}</div>')

@@ -419,9 +419,9 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
             parts.append('<div class="gridpage">')
             parts.append(f"<h1>Grading grid: Form {e(form['letter'])}</h1>")
             parts.append(f'<p class="meta">Total {e(data["total"])} points.</p>')
-            parts.append('<table class="grid"><tr><th>No.</th><th>Answer</th><th>Pts</th><th>Score</th></tr>')
+            parts.append('<table class="grid"><tr><th>No.</th><th>Answer</th><th>Pts</th></tr>')
             parts += [
-                f"<tr><td>{entry['n']}</td><td>{e(entry['short'])}</td><td>{e(data['points'])}</td><td></td></tr>"
+                f"<tr><td>{entry['n']}</td><td>{e(entry['short'])}</td><td>{e(data['points'])}</td></tr>"
                 for entry in form["key"]
             ]
             parts += ["</table>", "</div>"]
