@@ -329,3 +329,20 @@ def test_card_colours_meet_wcag_aa_by_day_and_by_night() -> None:
     assert re.search(r"\.card \{ font-size: 18px", phone)
     for small in (".topic", ".explanation", ".why", "details.sources"):  # set below 1em elsewhere
         assert re.search(re.escape(small) + r"[^{]*\{ font-size: 16px", phone), small
+
+
+def test_source_titles_and_links_are_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+    replace_in(
+        deck_copy / "sources.yaml",
+        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information, DailyMed\n"
+        "    url: https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=f371258d-91b3-4b6a-ac99-434a1964c3af",
+        "title: 'Fetzima <img src=x onerror=alert(1)> & label'\n    url: 'javascript:alert(\"x\")'",
+    )
+    result = build_package(load_content(deck_copy), tmp_path / "dist")
+    _import(collection, result.path)
+    notes = collection.find_notes('"Sources:*onerror*"')
+    assert notes
+    for note_id in notes:
+        back = collection.get_note(note_id).cards()[0].answer()
+        assert "<img" not in back and "Fetzima &lt;img src=x onerror=alert(1)&gt; &amp; label" in back
+        assert 'href="javascript' not in back

@@ -165,6 +165,19 @@ def test_markdown_and_html_layout() -> None:
     assert "<script" not in page and "http" not in page.split("<body>")[0]  # self-contained
 
 
+def test_html_key_links_only_web_addresses(deck_copy: Path) -> None:
+    replace_in(
+        deck_copy / "sources.yaml",
+        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information, DailyMed\n"
+        "    url: https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=f371258d-91b3-4b6a-ac99-434a1964c3af",
+        "title: 'Fetzima <i>label</i>'\n    url: 'javascript:alert(1)'",
+    )
+    args = ("--deck", str(deck_copy), "--format", "html", "--drug", "levomilnacipran", "--topic", "brand_names")
+    code, page, err = run("export", *args)
+    assert code == 0, err
+    assert "Fetzima &lt;i&gt;label&lt;/i&gt;" in page and "javascript:" not in page and "<i>" not in page
+
+
 def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
     replace_in(
         deck_copy / "drugs" / "duloxetine.yaml",

@@ -313,12 +313,13 @@ def _sources_html(deck: Deck, ids: Iterable[str]) -> str:
     for source_id in ids:
         source = deck.sources[source_id]
         title = _e(source.title)
-        if source.url:
+        if source.url.startswith(("https://", "http://")):  # never a javascript: or data: link
             host = _host(source.url)
             where = f' <span class="host">({_e(host)})</span>' if host else ""
             items.append(f'<li><a href="{_attr(source.url)}">{title}</a>{where}</li>')
         else:
-            items.append(f'<li>{title} <span class="host">({_e(source.file)})</span></li>')
+            where = source.file or source.url
+            items.append(f'<li>{title} <span class="host">({_e(where)})</span></li>' if where else f"<li>{title}</li>")
     if not items:
         return ""
     return (

@@ -230,6 +230,11 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
+def _web(url: str) -> str:
+    """The address when it is a web link (never a javascript: or data: one), else ''."""
+    return url if url.startswith(("https://", "http://")) else ""
+
+
 def _points(value: float) -> str:
     return f"{value:g}"
 
@@ -297,7 +302,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
             {
                 "n": n,
                 "title": deck.sources[source_id].title,
-                "url": deck.sources[source_id].url,
+                "url": _web(deck.sources[source_id].url),
                 "where": _host(deck.sources[source_id].url) or deck.sources[source_id].file,
             }
             for source_id, n in references.items()
