@@ -350,6 +350,10 @@ def _cloze_html(q: Question) -> str:
 
 
 _MONTHS = frozenset("january february march april may june july august september october november december".split())
+_DATE = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"(?: \d{1,2},)? (\d{4})\b"
+)
 _FRAMING = frozenset("the and for its was has are is in of on to a an as by it".split())
 
 
@@ -409,6 +413,11 @@ def explanation_html(deck: Deck, q: Question) -> str:
             shown = q.prompt.replace(BLANK, q.answer)
             sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
             reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
+            date = _DATE.search(reason)
+            if date and _adds_nothing(reason[: date.start()] + date.group(1) + reason[date.end() :], shown):
+                # a restatement whose only news is the full date ("in 2008" -> "February 29, 2008")
+                parts.append(f'<div class="reason"><span class="label">Full date:</span> {_e(date.group(0))}</div>')
+                reason = ""
         if reason:
             parts.append(f'<div class="reason">{_emphasised(reason, _key_term(deck, q))}</div>')
     if q.note:
