@@ -228,7 +228,7 @@ def export(
 ) -> None:
     """Export a question set: a printable exam with answer keys, or a file for another tool.
 
-    pdf, html and md are printable exams (--forms, --title, --key). csv and tsv are
+    pdf, html and md are printable exams (--forms, --title, --points, --key). csv and tsv are
     for Anki's text import, quizlet is a two-column term/definition TSV, gift and
     moodle are Moodle's GIFT and XML formats, json is every field of every question.
     The same options give the same questions for every format.
