@@ -4,6 +4,7 @@ Builds the bundled deck, imports the .apkg into a temporary collection with the 
 package, takes `card.question()` / `card.answer()` (the HTML Anki shows, with the note
 type's CSS) and screenshots each side in headless Chromium at phone (360 px) and
 desktop widths, in day and night mode (Anki's night mode adds `nightMode night_mode`).
+Fails (exit 1) when a card is wider than the screen or phone text is under 16 px.
 
     .venv/bin/python tools/render_cards.py                  # the README's pictures, into docs/cards/
     .venv/bin/python tools/render_cards.py --all --out /tmp/cards   # every card, side, width and mode
@@ -77,7 +78,11 @@ def measuring_page(card_page: Path, width: int) -> str:
         f"<!DOCTYPE html><html><body><iframe id='f' src='{card_page.name}' width='{width}' height='100'></iframe>"
         "<script>addEventListener('load', () => { const d = document.getElementById('f').contentDocument;"
         " document.body.dataset.h = d.documentElement.scrollHeight;"
-        " document.body.dataset.w = d.documentElement.scrollWidth; });</script></body></html>"
+        " document.body.dataset.w = d.documentElement.scrollWidth;"
+        " let least = 999; for (const el of d.body.querySelectorAll('*')) {"
+        "  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());"
+        "  if (own && el.offsetParent !== null) least = Math.min(least, parseFloat(getComputedStyle(el).fontSize)); }"
+        " document.body.dataset.f = Math.floor(least); });</script></body></html>"
     )
 
 
@@ -111,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
     from snri_quiz.anki import build_package
-    from snri_quiz.content import load_content
+    from snri_quiz.content import bundled_deck, load_content
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
@@ -121,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="snri-cards-") as tmp:
         tmp_path = Path(tmp)
-        content = load_content(None)
+        deck = tmp_path / "deck"  # a copy, so the build leaves the deck's lock file alone
+        shutil.copytree(bundled_deck(), deck)
+        content = load_content(deck)
         result = build_package(content, tmp_path / "dist")
         (tmp_path / "col").mkdir()
         col = Collection(str(tmp_path / "col" / "collection.anki2"))
@@ -140,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 rendered += [(name, "front", front), (name, "back", back)]
         finally:
             col.close()
-        overflowing = []
+        problems: list[str] = []
         for name, side, body in rendered:
             for device, width in WIDTHS.items():
                 if device == "desktop":  # show the collapsed parts opened, as after a tap
@@ -168,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
                     ).stdout
                     height = int(re.search(r'data-h="(\d+)"', dom).group(1))  # type: ignore[union-attr]
                     if int(re.search(r'data-w="(\d+)"', dom).group(1)) > width:  # type: ignore[union-attr]
-                        overflowing.append(stem)
+                        problems.append(f"{stem}: wider than {width} px")
+                    smallest = int(re.search(r'data-f="(\d+)"', dom).group(1))  # type: ignore[union-attr]
+                    if device == "phone" and smallest < 16:
+                        problems.append(f"{stem}: text of {smallest} px")
                     png = out / f"{stem}.png"
                     subprocess.run(
                         [*chromium_args(chromium, width, max(height, 200)), f"--screenshot={png}", html_path.as_uri()],
@@ -177,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                         timeout=120,
                     )
                     print(png)
-        if overflowing:
-            print("wider than the screen:", ", ".join(overflowing), file=sys.stderr)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
             return 1
     return 0
 
