@@ -82,7 +82,8 @@ details.sources li { margin: 0.2em 0; }
 details.sources a { color: var(--accent); }
 .host { color: var(--muted); }
 .cloze { font-weight: 700; color: var(--accent); }
-input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; }
+input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; padding: 0.3em 0.5em;
+  color: var(--fg); background: var(--bg); border: 1px solid var(--muted); border-radius: 6px; }
 code#typeans { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }
 code#typeans .typeGood { color: var(--right); background: var(--right-bg); }
 code#typeans .typeBad { color: var(--wrong); background: var(--wrong-bg); }
