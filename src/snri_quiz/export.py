@@ -292,7 +292,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
         "rationales": [
             {
                 "numbers": [{"form": form.letter, "n": numbers[form.letter][q.id]} for form in forms],
-                "answer": q.answer,
+                "answer": lettered_answer(q) if len(forms) == 1 else q.answer,
                 "explanation": q.explanation,
                 "refs": sorted(references[s] for s in q.sources),
             }
