@@ -351,3 +351,16 @@ def test_source_titles_and_links_are_escaped(deck_copy: Path, tmp_path: Path, co
         back = collection.get_note(note_id).cards()[0].answer()
         assert "<img" not in back and "Fetzima &lt;img src=x onerror=alert(1)&gt; &amp; label" in back
         assert 'href="javascript' not in back
+
+
+def test_my_notes_show_on_the_back_only_when_filled(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    for name in ("multiple choice", "true or false", "cloze", "type the answer", "basic and reversed"):
+        note = collection.get_note(sorted(collection.find_notes(f'"note:snri-quiz {name}"'))[0])
+        assert note.keys()[-1] == "My notes" and note["My notes"] == ""
+        assert "mynotes" not in note.cards()[0].answer().split("</style>", 1)[1]
+        note["My notes"] = "my own mnemonic"
+        collection.update_note(note)
+        back = note.cards()[0].answer()
+        assert '<div class="mynotes">my own mnemonic</div>' in back, name

@@ -90,6 +90,7 @@ code#typeans .typeBad { color: var(--wrong); background: var(--wrong-bg); }
 code#typeans .typeMissed { color: var(--muted); background: var(--note-bg); }
 .mynotes { margin-top: 0.8em; padding: 0.4em 0.6em; border-left: 4px solid var(--muted);
   background: var(--note-bg); white-space: pre-wrap; }
+.mynotes::before { content: "My notes"; display: block; font-weight: 700; color: var(--muted); }
 @media (max-width: 480px) {
   .card { font-size: 18px; padding: 0.4em; }
   .topic, .explanation, .why, details.sources, code#typeans { font-size: 16px; }
@@ -98,8 +99,8 @@ code#typeans .typeMissed { color: var(--muted); background: var(--note-bg); }
 
 _BACK_EXTRA = (
     '{{#Explanation}}<div class="explanation">{{Explanation}}</div>{{/Explanation}}'
-    "{{#Sources}}{{Sources}}{{/Sources}}"
     '{{#My notes}}<div class="mynotes">{{My notes}}</div>{{/My notes}}'
+    "{{#Sources}}{{Sources}}{{/Sources}}"
 )
 _TOPIC = '<div class="topic">{{Topic}}</div>'
 
