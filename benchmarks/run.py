@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from synth import make_deck  # noqa: E402
+from synth import make_deck, make_wide_deck  # noqa: E402
 
 PY = sys.executable
 
@@ -103,6 +103,13 @@ def size_run(n: int, work: Path) -> dict[str, object]:
     return rows
 
 
+def wide_run(n_facts: int, work: Path) -> tuple[float, float]:
+    """`check` (cold) on a 20-drug deck where one drug has n_facts adverse reactions."""
+    deck = make_wide_deck(work / f"wide{n_facts}", n_facts)
+    cold = {**os.environ, "SNRI_QUIZ_CACHE": "off"}
+    return measure([PY, "-m", "snri_quiz", "check", "--deck", str(deck)], env=cold)
+
+
 def startup(work: Path) -> dict[str, float]:
     exe = shutil.which("snri-quiz")
     help_cmd = [exe, "--help"] if exe else [PY, "-m", "snri_quiz", "--help"]
@@ -134,7 +141,7 @@ def startup(work: Path) -> dict[str, float]:
     }
 
 
-def report(sizes: list[dict[str, object]], start: dict[str, float]) -> str:
+def report(sizes: list[dict[str, object]], start: dict[str, float], wide: dict[int, tuple[float, float]]) -> str:
     def fmt(pair: object) -> str:
         seconds, mib = pair  # type: ignore[misc]
         return f"{seconds:.2f} s, {mib:.0f} MiB"
@@ -169,6 +176,10 @@ def report(sizes: list[dict[str, object]], start: dict[str, float]) -> str:
             t = large[step][0] / small[step][0]  # type: ignore[index]
             m = large[step][1] / small[step][1]  # type: ignore[index]
             lines.append(f"- {step}: {t:.2f}x the time, {m:.2f}x the memory")
+    if wide:
+        lines += ["", "One drug with many facts of one attribute (20 drugs, `check`, cold):", ""]
+        for n_facts, (seconds, mib) in wide.items():
+            lines.append(f"- {n_facts} facts: {seconds:.2f} s, {mib:.0f} MiB")
     ratio = start["help"] / start["click"]
     lines += [
         "",
@@ -184,6 +195,7 @@ def report(sizes: list[dict[str, object]], start: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--wide", type=int, nargs="*", default=[2000, 4000, 8000], help="facts of the one wide drug")
     parser.add_argument("--write", action="store_true", help="rewrite benchmarks/RESULTS.md (keeps its notes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="snri-bench-") as tmp:
@@ -193,7 +205,11 @@ def main() -> None:
         for n in args.sizes:
             print(f"measuring {n} drugs ...", file=sys.stderr)
             sizes.append(size_run(n, work))
-    text = report(sizes, start)
+        wide = {}
+        for n in args.wide:
+            print(f"measuring one drug with {n} facts ...", file=sys.stderr)
+            wide[n] = wide_run(n, work)
+    text = report(sizes, start, wide)
     print(text)
     if args.write:
         target = HERE / "RESULTS.md"

@@ -76,13 +76,12 @@ def drug_facts(
         add("outside", "approved_outside_us", f"use {rng.randint(51, 99)}")
     add("mechanism", "mechanism", "inhibits neuronal reuptake of serotonin and norepinephrine", answer="norepinephrine")
     add("selectivity", "selectivity", rng.choice(SELECTIVITY))
-    if others and rng.random() < 0.2:
-        add("derived-from", "derived_from", rng.choice(others), hint="Its parent drug.")
     add("metabolism", "metabolism", f"CYP{rng.randint(1, 3)}A{rng.randint(1, 9)}", hint="The enzyme that clears it.")
-    add("half-life", "half_life", f"about {rng.randint(2, 40)} hours")
+    hours = rng.randint(2, 40)
+    add("half-life", "half_life", f"The half-life of {subject} is about {hours} hours.", answer=f"about {hours} hours")
     add("boxed-warning", "boxed_warning", "suicidal thoughts and behaviors")
     for i, reaction in enumerate(rng.sample(REACTIONS, rng.randint(6, 12))):
-        add(f"ae-{i}", "common_adverse_reactions", reaction)
+        add(f"ae-{i}", "common_adverse_reactions", reaction, scope=f"the most common adverse reactions of {brands[0]}")
     for i, warning in enumerate(rng.sample(WARNINGS, rng.randint(4, 10))):
         add(f"warn-{i}", "serious_warnings", warning, hint=f"A clue to {warning}.")
     add(
@@ -100,7 +99,15 @@ def drug_facts(
     washout = rng.choice([5, 7])
     add("maoi-washout", "maoi_washout_days", washout, aliases=[f"{washout} days"])
     add("after-maoi", "days_after_maoi", 14, aliases=["14 days"])
-    add("dose", "labelled_dose", f"{rng.randint(1, 30) * 10} mg once daily")
+    top = rng.randint(2, 30) * 10
+    add(
+        "dose",
+        "dose_range",
+        f"The maximum dose of {subject} is {top} mg/day.",
+        answer=f"{top} mg/day",
+        question=f"What is the maximum dose of {subject}?",
+        distractors=[f"{top + 10 * k} mg/day" for k in (1, 2, 3)],
+    )
     return facts
 
 
@@ -114,17 +121,22 @@ def make_deck(folder: Path, n_drugs: int, seed: int = 0) -> Path:
     manifest.update(name=f"Synthetic {n_drugs}", id=1_000_000_000 + n_drugs)
     (folder / "deck.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
     registry = yaml.safe_load((bundled / "sources.yaml").read_text())
+    # the bundled labels and FDA records belong to the bundled drugs; keep only the others
+    registry["sources"] = [s for s in registry["sources"] if "drug" not in s]
     registry["sources"] += [
         {
             "id": f"synthetic-{i}",
-            "kind": "label",
-            "title": f"Synthetic label {i}",
-            "url": f"https://example.org/label/{i}",
+            "kind": "review",
+            "title": f"Synthetic review {i}",
+            "url": f"https://pubmed.ncbi.nlm.nih.gov/{10_000_000 + i}/",
         }
         for i in range(200)
     ]
     (folder / "sources.yaml").write_text(yaml.safe_dump(registry, sort_keys=False))
-    shutil.copy(bundled / "concepts.yaml", folder / "concepts.yaml")
+    concepts = yaml.safe_load((bundled / "concepts.yaml").read_text())
+    for fact in concepts["facts"]:
+        fact["sources"] = ["synthetic-0"]
+    (folder / "concepts.yaml").write_text(yaml.safe_dump(concepts, sort_keys=False, width=200))
     sources = [f"synthetic-{i}" for i in range(200)]
     used: set[str] = set()
     names = [_name(rng, used) for _ in range(n_drugs)]
@@ -137,6 +149,28 @@ def make_deck(folder: Path, n_drugs: int, seed: int = 0) -> Path:
             "facts": drug_facts(rng, subject, brands, names[:index], sources),
         }
         (folder / "drugs" / f"{subject}.yaml").write_text(yaml.safe_dump(document, sort_keys=False, width=200))
+    return folder
+
+
+def make_wide_deck(folder: Path, n_facts: int, n_drugs: int = 20, seed: int = 0) -> Path:
+    """A small deck in which one drug has `n_facts` facts of one closed attribute.
+
+    The many-values-per-drug shape (a long adverse-reaction list) that once made
+    generation quadratic in the number of facts of one drug and attribute.
+    """
+    make_deck(folder, n_drugs, seed)
+    first = sorted((folder / "drugs").glob("*.yaml"))[0]
+    document = yaml.safe_load(first.read_text())
+    document["facts"] += [
+        {
+            "id": f"wide-{i}",
+            "attribute": "common_adverse_reactions",
+            "value": f"wide reaction {i}",
+            "sources": ["synthetic-0"],
+        }
+        for i in range(n_facts)
+    ]
+    first.write_text(yaml.safe_dump(document, sort_keys=False, width=200))
     return folder
 
 

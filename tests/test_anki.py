@@ -87,10 +87,11 @@ def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collecti
     assert marked == [
         ("right", "\u2713", o) if i == q.answer_index else ("wrong", "\u2717", o) for i, o in enumerate(q.options)
     ]
-    source = content.deck.sources[q.sources[0]]
+    source = content.deck.source(q.sources[0])
     toggle = re.search(r'<details class="sources"><summary>Sources \((\d+)\)</summary>(.*?)</details>', back)
     assert toggle and int(toggle.group(1)) == len(q.sources) == toggle.group(2).count("<li>")
-    assert f'<a href="{source.url}">{html.escape(source.title, quote=False)}</a>' in toggle.group(2)
+    title = html.escape(content.deck.display(q.sources[0]), quote=False)
+    assert f'<a href="{source.url}">{title}</a>' in toggle.group(2)
     assert re.search('<b class="key">' + re.escape(html.escape(q.answer, quote=False)) + "</b>", back, re.I)
 
 
@@ -133,10 +134,10 @@ def test_backs_never_repeat_what_the_card_shows(built, collection: Collection) -
         assert re.search(r'<span class="cloze"[^>]*>' + re.escape(html.escape(q.answer, quote=False)) + "</span>", back)
     assert echoes > 20  # the cards leave out what most cloze explanations restate
     dated = [q for q in cloze if q.template in ("first-approval-cloze", "indication-year-cloze")]
-    assert len(dated) > 10
+    assert len(dated) > 4
     for q in dated:  # a restatement whose only news is the full date keeps just the date
         explanation = _strip(collection.get_note(by_guid[note_spec(content.deck, q).guid])["Explanation"])
-        date = re.search(r"[A-Z][a-z]+ (\d+, )?\d{4}(?=\.$)", q.reason)
+        date = re.search(r"(\d{1,2} )?[A-Z][a-z]+( \d{1,2},)? \d{4}(?=\.$)", q.reason)
         if date:
             assert explanation.startswith(f"Full date: {date.group(0)}"), (q.id, explanation)
         else:
@@ -153,7 +154,7 @@ def test_caveats_are_one_short_line(built, collection: Collection) -> None:  # t
     back = collection.get_note(_by_guid(collection)[note_spec(content.deck, long).guid]).cards()[0]
     summary = re.search(r'<details class="caveat"><summary>(.*?)</summary>(.*?)</details>', back.answer())
     assert summary and len(_strip(summary.group(1))) <= 100 and _strip(summary.group(2))
-    assert back.answer().count("Caution:") == 1
+    assert len(re.findall(r'<span class="label">Caution[^<]*:</span>', back.answer())) == 1
 
 
 def test_basic_and_reversed_cards_do_not_ask_for_typing(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -214,8 +215,8 @@ def test_update_round_trip_keeps_history(deck_copy: Path, tmp_path: Path, collec
     # edit one fact: its note text appears in the questions built from it alone
     replace_in(
         deck_copy / "drugs" / "milnacipran.yaml",
-        "Savella reached pharmacies around April 2009.",
-        "Savella reached US pharmacies around April 2009.",
+        "Titration: day 1 12.5 mg once;",
+        "Titration in adults: day 1 12.5 mg once;",
     )
     new = load_content(deck_copy)
     old_specs = {note_spec(old.deck, q).guid: note_spec(old.deck, q) for q in old.bank}
@@ -234,8 +235,8 @@ def test_update_round_trip_keeps_history(deck_copy: Path, tmp_path: Path, collec
     for card in reviewed:
         again = collection.get_card(card.id)
         assert (again.type, again.ivl, again.due, again.reps) == (card.type, card.ivl, card.due, card.reps)
-    updated = collection.get_note(collection.find_notes('"Explanation:*US pharmacies*"')[0])
-    assert "US pharmacies" in updated["Explanation"]
+    updated = collection.get_note(collection.find_notes('"Explanation:*Titration in adults*"')[0])
+    assert "Titration in adults" in updated["Explanation"]
 
 
 def test_new_cards_keep_the_authored_order(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -253,8 +254,8 @@ def test_new_cards_keep_the_authored_order(built, collection: Collection) -> Non
 def test_field_text_is_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
     replace_in(
         deck_copy / "drugs" / "duloxetine.yaml",
-        "note: Approved 2019-07-19 (Sun Pharma).",
-        "note: 'Approved 2019-07-19 (Sun Pharma) <script>alert(1)</script> and a < b & c.'",
+        "    note: Adults.\n",
+        "    note: 'Adults <script>alert(1)</script> and a < b & c.'\n",
     )
     result = build_package(load_content(deck_copy), tmp_path / "dist")
     _import(collection, result.path)
@@ -336,12 +337,11 @@ def test_card_colours_meet_wcag_aa_by_day_and_by_night() -> None:
         assert re.search(re.escape(small) + r"[^{]*\{ font-size: 16px", phone), small
 
 
-def test_source_titles_and_links_are_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+def test_source_titles_are_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
     replace_in(
         deck_copy / "sources.yaml",
-        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information, DailyMed\n"
-        "    url: https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=f371258d-91b3-4b6a-ac99-434a1964c3af",
-        "title: 'Fetzima <img src=x onerror=alert(1)> & label'\n    url: 'javascript:alert(\"x\")'",
+        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information\n",
+        "title: 'Fetzima <img src=x onerror=alert(1)> & co US prescribing information'\n",
     )
     result = build_package(load_content(deck_copy), tmp_path / "dist")
     _import(collection, result.path)
@@ -349,8 +349,7 @@ def test_source_titles_and_links_are_escaped(deck_copy: Path, tmp_path: Path, co
     assert notes
     for note_id in notes:
         back = collection.get_note(note_id).cards()[0].answer()
-        assert "<img" not in back and "Fetzima &lt;img src=x onerror=alert(1)&gt; &amp; label" in back
-        assert 'href="javascript' not in back
+        assert "<img" not in back and "Fetzima &lt;img src=x onerror=alert(1)&gt; &amp; co US" in back
 
 
 def test_my_notes_show_on_the_back_only_when_filled(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -364,3 +363,63 @@ def test_my_notes_show_on_the_back_only_when_filled(built, collection: Collectio
         collection.update_note(note)
         back = note.cards()[0].answer()
         assert '<div class="mynotes">my own mnemonic</div>' in back, name
+
+
+def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: Path, tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    from snri_quiz.anki import CHANGELOG_NAME
+
+    template = templates_copy / "drugs.yaml"
+    original = template.read_text(encoding="utf-8")
+    start = original.index("  - id: washout-not-mcq\n")
+    end = original.index("\n  - id: ", start) + 1
+    args = ["build", "--deck", str(deck_copy), "--templates", str(templates_copy), "-o", str(tmp_path / "dist")]
+    quiet = CliRunner().invoke(cli, args)
+    assert quiet.exit_code == 0 and "Since the last build" not in quiet.stdout
+    assert not (deck_copy / CHANGELOG_NAME).exists()
+
+    before = load_content(deck_copy, templates_copy)
+    retired = sorted(q.id for q in before.bank if q.template == "washout-not-mcq")
+    changed = [q for q in before.bank if "Titration: day 1 12.5 mg once;" in q.explanation]
+    replace_in(deck_copy / "drugs" / "milnacipran.yaml", "Titration: day 1", "Titration in adults: day 1")
+    template.write_text(original[:start] + original[end:], encoding="utf-8")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    changelog = deck_copy / CHANGELOG_NAME
+    summary = f"0 added, {len(changed)} updated (1 fact changed), 2 retired"
+    assert f"Since the last build: {summary} (recorded in {changelog})" in result.stdout
+    for q in changed:
+        assert f"  updated  {q.id}  {q.prompt} (fact milnacipran.dose changed)" in result.stdout
+    for qid in retired:
+        assert f"  retired  {qid}\n" in result.stdout
+    text = changelog.read_text(encoding="utf-8")
+    version = load_content(deck_copy, templates_copy).deck.version
+    assert text.startswith(f"# Changes to SNRIs\n\n## {version}, built ") and f"\n{summary}\n" in text
+    assert f"- retired {retired[0]}" in text
+
+    lock = json.loads((deck_copy / LOCK_NAME).read_text())
+    kept = {entry["id"]: entry for entry in lock["notes"].values()}
+    assert all("retired" in kept[qid] for qid in retired)  # kept, so the GUID is never handed out again
+    with zipfile.ZipFile(tmp_path / "dist" / "SNRIs.apkg") as archive:
+        assert "Last update: " in archive.read("collection.anki2").decode("latin-1")
+    first = (tmp_path / "dist" / "SNRIs.apkg").read_bytes()
+    again = CliRunner().invoke(cli, args)
+    assert "Since the last build" not in again.stdout
+    assert (tmp_path / "dist" / "SNRIs.apkg").read_bytes() == first and changelog.read_text() == text
+
+    template.write_text(original, encoding="utf-8")  # the questions come back: added again, same ids
+    back = CliRunner().invoke(cli, args)
+    assert "Since the last build: 2 added, 0 updated, 0 retired" in back.stdout
+    lock = json.loads((deck_copy / LOCK_NAME).read_text())
+    back_in = {entry["id"]: entry for entry in lock["notes"].values()}
+    assert not any("retired" in back_in[qid] for qid in retired)
+    assert changelog.read_text().count("\n## ") == 2
+
+
+def test_the_first_build_of_a_deck_reports_no_changes(deck_copy: Path, tmp_path: Path) -> None:
+    (deck_copy / LOCK_NAME).unlink()
+    result = build_package(load_content(deck_copy), tmp_path / "dist")
+    assert not result.changes and result.changelog is None
+    assert (deck_copy / LOCK_NAME).exists() and not (deck_copy / "CHANGELOG.md").exists()

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from snri_quiz import __version__
 from snri_quiz.cli import cli
-from snri_quiz.content import Content
+from snri_quiz.content import Content, load_content
+from snri_quiz.facts import split_ref
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -22,9 +23,22 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_version_and_help() -> None:
     code, out, _ = run("--version")
     assert code == 0 and out.strip() == f"snri-quiz, version {__version__}"
-    for command in ("check", "facts", "export", "build", "play", "stats"):
+    for command in ("check", "facts", "sources", "export", "build", "play", "stats"):
         code, out, _ = run(command, "--help")
         assert code == 0 and "\n  Example:\n    snri-quiz " in out, command
+
+
+def test_no_command_prints_the_help() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "snri_quiz"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("Usage: snri-quiz") and done.stderr == ""
+
+
+def test_facts_takes_no_templates_option() -> None:
+    code, _, err = run("facts", "--templates", "templates")
+    assert code == 2 and "No such option '--templates'" in err
 
 
 def test_check_counts_everything(content: Content) -> None:
@@ -33,7 +47,9 @@ def test_check_counts_everything(content: Content) -> None:
     assert "valid" in out.splitlines()[0]
     assert re.search(r"drugs\s+5\n", out)
     assert re.search(rf"facts\s+{len(content.deck.facts)}\n", out)
-    assert re.search(rf"sources\s+{len(content.deck.sources)}\n", out)
+    primary = sum(s.primary for s in content.deck.sources.values())
+    context = len(content.deck.sources) - primary
+    assert re.search(rf"sources\s+{len(content.deck.sources)} \({primary} primary, {context} context\)\n", out)
     assert re.search(rf"questions\s+{len(content.bank)} \(mcq \d+, tf \d+, cloze \d+, typed \d+\)", out)
     assert "facts no question uses: none" in out
 
@@ -45,7 +61,7 @@ def test_check_lists_unused_facts(deck_copy: Path) -> None:
         + """  - id: extra-contraindication
     attribute: contraindications
     value: something no template asks about (no answer field)
-    sources: [label-cymbalta]
+    sources: [label-cymbalta#4]
 """
     )
     code, out, _ = run("check", "--deck", str(deck_copy))
@@ -65,7 +81,7 @@ def test_facts_json_records(content: Content) -> None:
         assert record["subject"] in subjects
         assert re.fullmatch(r"[a-z][a-z0-9_]*", record["attribute"])
         assert isinstance(record["value"], (str, int))
-        assert record["sources"] and all(s in content.deck.sources for s in record["sources"])
+        assert record["sources"] and all(split_ref(s)[0] in content.deck.sources for s in record["sources"])
     by_id = {r["id"]: r for r in records}
     assert by_id["milnacipran.first-approval"]["value"] == "2009-01-14"
     assert by_id["venlafaxine.first-approval"]["value"] == "1993"
@@ -73,7 +89,6 @@ def test_facts_json_records(content: Content) -> None:
     assert {r["value"] for r in records if r["attribute"] == "brand_names_us" and r["subject"] == "duloxetine"} == {
         "Cymbalta",
         "Drizalma Sprinkle",
-        "Irenka",
     }
 
 
@@ -147,3 +162,23 @@ def test_export_to_unwritable_place(tmp_path: Path) -> None:
     assert code == 2
     assert err.startswith(f"Error: cannot create folder {blocker / 'sub'}")
     assert blocker.read_text() == "x"
+
+
+def test_build_lists_questions_removed_since_the_last_build(deck_copy: Path, tmp_path: Path) -> None:
+    code, first, err = run("build", "--deck", str(deck_copy), "-o", str(tmp_path / "a"))
+    assert code == 0, err
+    assert "Since the last build" not in first
+    before = {q.id for q in load_content(deck_copy).bank}
+    path = deck_copy / "drugs" / "levomilnacipran.yaml"
+    text = path.read_text()
+    start = text.index("  - id: cyp3a4-inhibitors")
+    end = text.index("  - id: hepatic-dosing")
+    path.write_text(text[:start] + text[end:])
+    gone = sorted(before - {q.id for q in load_content(deck_copy).bank})
+    assert gone
+    code, second, err = run("build", "--deck", str(deck_copy), "-o", str(tmp_path / "b"))
+    assert code == 0, err
+    assert f", {len(gone)} retired (recorded in {deck_copy / 'CHANGELOG.md'})" in second
+    assert all(f"\n  retired  {qid}\n" in second for qid in gone)
+    code, third, _ = run("build", "--deck", str(deck_copy), "-o", str(tmp_path / "c"))
+    assert "Since the last build" not in third

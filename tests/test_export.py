@@ -165,24 +165,24 @@ def test_markdown_and_html_layout() -> None:
     assert "<script" not in page and "http" not in page.split("<body>")[0]  # self-contained
 
 
-def test_html_key_links_only_web_addresses(deck_copy: Path) -> None:
+def test_html_key_escapes_source_titles(deck_copy: Path) -> None:
     replace_in(
         deck_copy / "sources.yaml",
-        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information, DailyMed\n"
-        "    url: https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=f371258d-91b3-4b6a-ac99-434a1964c3af",
-        "title: 'Fetzima <i>label</i>'\n    url: 'javascript:alert(1)'",
+        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information\n",
+        "title: 'Fetzima <i>label</i> US prescribing information'\n",
     )
     args = ("--deck", str(deck_copy), "--format", "html", "--drug", "levomilnacipran", "--topic", "brand_names")
     code, page, err = run("export", *args)
     assert code == 0, err
-    assert "Fetzima &lt;i&gt;label&lt;/i&gt;" in page and "javascript:" not in page and "<i>" not in page
+    assert "Fetzima &lt;i&gt;label&lt;/i&gt; US" in page and "<i>" not in page
+    assert re.search(r'<li id="ref-\d+"><a href="https://dailymed[^"]+">Fetzima &lt;i&gt;', page)
 
 
 def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
     replace_in(
         deck_copy / "drugs" / "duloxetine.yaml",
-        "value: Irenka",
-        "value: Irenka <script>alert('x')</script> & <b>bold</b>",
+        "value: Drizalma Sprinkle",
+        "value: Drizalma Sprinkle <script>alert('x')</script> & <b>bold</b>",
     )
     code, page, err = run(
         "export",
@@ -198,7 +198,7 @@ def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
         "mcq",
     )
     assert code == 0, err
-    assert "Irenka &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "Drizalma Sprinkle &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     body = page.split("<body>", 1)[1]
     assert "<script" not in body and "<b>bold" not in body
 

@@ -115,6 +115,8 @@ def test_true_false_forms(content: Content, lexicon: Lexicon) -> None:
         ("o-desmethylvenlafaxin", ["O-desmethylvenlafaxine"], True),
         # free terms: articles ignored, look-alike words are not typos
         ("MAOI", ["an MAOI"], True),
+        ("MAOIs", ["an MAOI"], True),
+        ("seizures", ["seizure"], True),
         ("synaptic cleft", ["the synaptic cleft"], True),
         ("seratonin syndrome", ["serotonin syndrome"], True),
         ("hypotension", ["hypertension"], False),
@@ -141,21 +143,30 @@ def test_key_terms_suffice(lexicon: Lexicon) -> None:
 
 
 def test_a_brand_of_the_right_drug_is_named_as_such(content: Content, lexicon: Lexicon) -> None:
-    q = _find(content, "brand-to-generic-typed", "Venlafaxine", "Effexor XR")
-    verdict = grade(q, "Effexor", lexicon)
+    q = _find(content, "brand-to-generic-typed", "Duloxetine", "Cymbalta")
+    verdict = grade(q, "Drizalma", lexicon)
     assert verdict is not None and not verdict.correct
     assert "right drug" in verdict.reason and "generic" in verdict.reason
     brand = _find(content, "generic-to-brand-typed", prompt_part="name of venlafaxine")
     verdict = grade(brand, "venlafaxine", lexicon)
     assert verdict is not None and not verdict.correct and "brand name" in verdict.reason
-    other = grade(q, "Cymbalta", lexicon)
-    assert other is not None and not other.correct and "duloxetine" in other.reason
+    other = grade(q, "Savella", lexicon)
+    assert other is not None and not other.correct and "milnacipran" in other.reason
 
 
 def test_declared_answer_type_wins(lexicon: Lexicon) -> None:
     # "ODV" looks like a term; declared as a number it would need a number: nothing passes
     assert not grade_typed("ODV", ["12 hours"], lexicon, answer_type="number").correct
     assert grade_typed("12", ["12 hours"], lexicon, answer_type="number").correct
+
+
+def test_typed_accepts_aliases(content: Content, lexicon: Lexicon) -> None:
+    q = _find(content, "brand-to-generic-typed", "Desvenlafaxine", "Pristiq")
+    assert grade(q, "O-desmethylvenlafaxine", lexicon).correct  # type: ignore[union-attr]
+    assert grade(q, "odv", lexicon).correct  # type: ignore[union-attr]
+    brand = _find(content, "generic-to-brand-typed", prompt_part="duloxetine")
+    for response in ("Cymbalta", "drizalma sprinkle", "Drizalma"):
+        assert grade(brand, response, lexicon).correct, response  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

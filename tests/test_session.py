@@ -21,7 +21,7 @@ from snri_quiz.content import Content
 from snri_quiz.errors import ProgressError, ProgressUnavailable
 from snri_quiz.grading import Grade, Lexicon
 from snri_quiz.play import Result, Source, Stop, by_ids, problem_with, run_session
-from snri_quiz.progress import ProgressStore
+from snri_quiz.progress import ExternalReview, ProgressStore
 from snri_quiz.questions import LETTERS, Question
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -349,5 +349,32 @@ def test_a_version_1_file_is_upgraded_in_place(tmp_path: Path) -> None:
     )
     db.close()
     with ProgressStore.open(path) as store:
-        assert store.db.execute("SELECT disputed FROM answers").fetchall() == [(0,)]
+        assert store.db.execute("SELECT disputed, source, external_id FROM answers").fetchall() == [(0, "play", None)]
         assert store.stats(NOW).answered == 1
+        assert store.stats(NOW).by_source == {"play": 1}
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_reviews_from_anki_are_merged_once_and_rescheduled_with_terminal_answers(
+    content: Content, tmp_path: Path
+) -> None:
+    q = content.bank[0]
+    with ProgressStore.open(tmp_path / "progress.db") as store:
+        session = store.start_session("mixed", False, NOW - timedelta(days=3))
+        store.record(session, q, "x", Grade(True), NOW - timedelta(days=3), cram=False)
+        after_play = store.due_dates()[q.id]
+        reviews = [ExternalReview(1795000000000 + i, q, 3, NOW - timedelta(days=2 - i)) for i in range(2)]
+        assert store.merge_reviews(reviews, source="anki") == 2
+        assert store.merge_reviews(reviews, source="anki") == 0
+        assert store.merge_reviews(reviews[:1] + [ExternalReview(1795000000009, q, 1, NOW)], source="anki") == 1
+        stats = store.stats(NOW, content.bank)
+        assert stats.by_source == {"anki": 3, "play": 1}
+        assert (stats.answered, stats.correct) == (4, 3)
+        # the card is the terminal answer and the three Anki reviews replayed in time order
+        from fsrs import Card, Rating, Scheduler
+
+        card = Card(card_id=int(q.id[1:13], 16))
+        scheduler = Scheduler(enable_fuzzing=False)
+        for rating, days in ((3, 3), (3, 2), (3, 1), (1, 0)):
+            card, _ = scheduler.review_card(card, Rating(rating), NOW - timedelta(days=days))
+        assert store.due_dates()[q.id] == card.due.replace(microsecond=0) != after_play

@@ -44,19 +44,21 @@ def samples(col: object) -> list[tuple[str, int]]:
 
     assert isinstance(col, Collection)
 
-    def first(query: str) -> int:
-        ids = col.find_cards(query)
-        if not ids:
-            raise SystemExit(f"no card matches {query!r}")
-        return sorted(ids)[0]
+    def first(note_type: str, query: str) -> int:
+        """The first card of the note type matching `query`, else (content changes) the first of the type."""
+        for search in (f'"note:snri-quiz {note_type}" {query}', f'"note:snri-quiz {note_type}"'):
+            ids = col.find_cards(search)
+            if ids:
+                return sorted(ids)[0]
+        raise SystemExit(f"no card of note type {note_type!r}")
 
     return [
-        ("mcq", first('"note:snri-quiz multiple choice" "Question:*brand name of levomilnacipran*"')),
-        ("tf-false", first('"note:snri-quiz true or false" Answer:False "Statement:After stopping venlafaxine*"')),
-        ("tf-true", first('"note:snri-quiz true or false" Answer:True')),
-        ("cloze", first('"note:snri-quiz cloze" "Explanation:*Caution*"')),
-        ("typed", first('"note:snri-quiz type the answer" "Explanation:*Also accepted*"')),
-        ("reverse", first('"note:snri-quiz basic and reversed" card:1')),
+        ("mcq", first("multiple choice", '"Question:Fetzima is a US brand name*"')),
+        ("tf-false", first("true or false", 'Answer:False "Statement:After stopping venlafaxine*"')),
+        ("tf-true", first("true or false", "Answer:True")),
+        ("cloze", first("cloze", '"Explanation:*Caution*"')),
+        ("typed", first("type the answer", '"Explanation:*Also accepted*"')),
+        ("reverse", first("basic and reversed", "card:1")),
     ]
 
 

@@ -8,6 +8,9 @@ modification time is newer):
 - each note's GUID comes from the question's stable id, never its wording;
 - each note's modification time is when its content last changed, kept with a content
   hash in `anki-lock.json` next to the deck, so unchanged input gives the same bytes;
+- the lock keeps retired notes (questions no longer made) and a hash of every fact, so
+  each full build can say what changed (`CHANGELOG.md` next to the deck, and the deck
+  description) and a GUID is never handed to another question;
 - the package is zipped with fixed timestamps and renamed into place when complete.
 """
 
@@ -31,7 +34,7 @@ import genanki
 
 from .content import Content, paused_gc
 from .errors import OutputError
-from .facts import Deck, PartialDate
+from .facts import Deck, Fact, PartialDate
 from .files import ensure_folder, write_atomic
 from .questions import BLANK, Question, filter_questions, lettered_answer
 
@@ -275,6 +278,52 @@ class SubdeckCount:
 
 
 @dataclass(frozen=True)
+class Update:
+    """A note whose content changed, and why."""
+
+    question_id: str
+    prompt: str
+    facts: tuple[str, ...]
+    """The question's facts that changed; empty when only wording, sources or tags did."""
+
+    @property
+    def reason(self) -> str:
+        if self.facts:
+            return ("facts " if len(self.facts) > 1 else "fact ") + ", ".join(self.facts) + " changed"
+        return "wording, options, sources or tags changed"
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a full build changed since the previous one (from the lock file)."""
+
+    added: tuple[tuple[str, str], ...] = ()
+    """(question id, prompt) of new notes."""
+    updated: tuple[Update, ...] = ()
+    retired: tuple[tuple[str, str], ...] = ()
+    """(question id, prompt or '') of notes whose question is no longer made."""
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.retired)
+
+    @property
+    def facts_changed(self) -> int:
+        return len({f for u in self.updated for f in u.facts})
+
+    def summary(self) -> str:
+        n = self.facts_changed
+        facts = f" ({n} fact{'s' if n != 1 else ''} changed)" if n else ""
+        return f"{len(self.added)} added, {len(self.updated)} updated{facts}, {len(self.retired)} retired"
+
+    def lines(self) -> list[str]:
+        """One line per note: 'added q...  prompt', 'updated q...  prompt (fact x changed)', 'retired q...'."""
+        out = [f"added    {qid}  {prompt}" for qid, prompt in self.added]
+        out += [f"updated  {u.question_id}  {u.prompt} ({u.reason})" for u in self.updated]
+        out += [f"retired  {qid}  {prompt}".rstrip() for qid, prompt in self.retired]
+        return out
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """What `build` wrote."""
 
@@ -283,6 +332,10 @@ class BuildResult:
     changed: int
     """Notes whose content changed since the lock file was last written (new ones included)."""
     warnings: tuple[str, ...] = field(default=())
+    changes: Changes = field(default_factory=Changes)
+    """What changed since the previous full build (empty for --topic/--drug builds)."""
+    changelog: Path | None = None
+    """The CHANGELOG.md this build added an entry to, if any."""
 
     @property
     def notes(self) -> int:
@@ -302,26 +355,19 @@ def _attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.")
-
-
-def _sources_html(deck: Deck, ids: Iterable[str]) -> str:
-    """A collapsed "Sources (n)" list: readable titles, linked, with the site they are on."""
+def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
+    """A collapsed "Sources (n)" list of readable titles with their section and site, linked;
+    the loader admits only http(s) and doi: addresses."""
     items = []
-    for source_id in ids:
-        source = deck.sources[source_id]
-        title = _e(source.title)
-        if source.url.startswith(("https://", "http://")):  # never a javascript: or data: link
-            host = _host(source.url)
-            where = f' <span class="host">({_e(host)})</span>' if host else ""
-            items.append(f'<li><a href="{_attr(source.url)}">{title}</a>{where}</li>')
+    for ref in refs:
+        source = deck.source(ref)
+        title = _e(deck.display(ref))
+        if source.url.startswith(("https:", "http:")):
+            items.append(f'<li><a href="{_attr(source.url)}">{title}</a></li>')
+        elif source.url.startswith("doi:"):
+            items.append(f'<li><a href="https://doi.org/{_attr(source.url[4:])}">{title}</a></li>')
         else:
-            where = source.file or source.url
-            items.append(f'<li>{title} <span class="host">({_e(where)})</span></li>' if where else f"<li>{title}</li>")
+            items.append(f"<li>{title}</li>")
     if not items:
         return ""
     return (
@@ -352,10 +398,8 @@ def _cloze_html(q: Question) -> str:
 
 
 _MONTHS = frozenset("january february march april may june july august september october november december".split())
-_DATE = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-    r"(?: \d{1,2},)? (\d{4})\b"
-)
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH}|{_MONTH}(?: \d{{1,2}},)?) (\d{{4}})\b")
 _FRAMING = frozenset("the and for its was has are is in of on to a an as by it".split())
 
 
@@ -385,7 +429,8 @@ def _emphasised(text: str, term: str) -> str:
 
 def _caveat_html(caveat: str) -> str:
     """One short line; a longer caveat shows its first clause and opens for the rest."""
-    label = '<span class="label">Caution:</span> '
+    name, _, caveat = caveat.partition(": ")  # 'Caution' or 'Caution (venlafaxine)'
+    label = f'<span class="label">{_e(name)}:</span> '
     cut = re.search(r"[;:.](?=\s)", caveat)
     if len(caveat) <= 90 or cut is None or cut.start() > 90:
         return f'<div class="caveat">{label}{_e(caveat)}</div>'
@@ -471,7 +516,12 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
     fields += ("",)  # "My notes": the learner's own, never filled by a build
-    return NoteSpec(genanki.guid_for(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)
+    return NoteSpec(guid_of(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)
+
+
+def guid_of(question_id: str) -> str:
+    """The Anki GUID of a question's note (what the .apkg and `anki push` use)."""
+    return str(genanki.guid_for(question_id))
 
 
 def subdeck_id(deck: Deck, name: str) -> int:
@@ -480,7 +530,7 @@ def subdeck_id(deck: Deck, name: str) -> int:
     return int(hashlib.sha256(f"{deck.id}:{name}".encode()).hexdigest()[:12], 16)
 
 
-def deck_description(deck: Deck, specs: Sequence[NoteSpec]) -> str:
+def deck_description(deck: Deck, specs: Sequence[NoteSpec], last_changes: str = "") -> str:
     kinds: dict[str, int] = {}
     for source in deck.sources.values():
         kinds[source.kind] = kinds.get(source.kind, 0) + 1
@@ -492,6 +542,8 @@ def deck_description(deck: Deck, specs: Sequence[NoteSpec]) -> str:
         + ", ".join(f"{n} {_e(k)}" for k, n in sorted(kinds.items()))
         + ". Every card cites its sources on the back. Not a substitute for the current prescribing information.</p>",
     ]
+    if last_changes:
+        lines.append(f"<p>Last update: {_e(last_changes)}. Details in CHANGELOG.md next to the deck.</p>")
     return "".join(lines)
 
 
@@ -514,14 +566,28 @@ def _read_lock(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_lock(deck: Deck) -> dict[str, Any]:
+    """The deck's lock file (empty when there is none yet)."""
+    return _read_lock(deck.path / LOCK_NAME)
+
+
+def fact_hash(fact: Fact) -> str:
+    """Hash of what a fact says (not where it sits in its file)."""
+    parts = [repr(getattr(fact, name)) for name in fact.__dataclass_fields__ if name not in ("path", "line")]
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:16]
+
+
 def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[int, bool]:
     """The modification time for `key`: kept while its hash is unchanged, else moved forward."""
     old = entries.get(key)
+    if isinstance(old, dict) and "retired" in old:  # a question made again: it comes back as changed
+        old.pop("retired")
+        old["hash"] = ""
     if isinstance(old, dict) and old.get("hash") == digest and isinstance(old.get("mod"), int):
         return old["mod"], False
     previous = old.get("mod", 0) if isinstance(old, dict) and isinstance(old.get("mod"), int) else 0
     mod = max(now, previous + 1)
-    entries[key] = {"hash": digest, "mod": mod}
+    entries[key] = {**(old if isinstance(old, dict) else {}), "hash": digest, "mod": mod}
     return mod, True
 
 
@@ -567,41 +633,121 @@ def _build_package(
     lock_path = deck.path / LOCK_NAME
     lock = _read_lock(lock_path)
     now = _now()
+    full = not topics and not drugs
+    old_notes = {g: dict(v) for g, v in lock["notes"].items() if isinstance(v, dict)}
+    old_facts = lock.get("facts") if isinstance(lock.get("facts"), dict) else None
     changed = 0
     mods: list[int] = []
-    for spec in specs:
+    added: list[tuple[str, str]] = []
+    updated: list[Update] = []
+    for q, spec in zip(questions, specs, strict=True):
+        before = old_notes.get(spec.guid)
         mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
+        lock["notes"][spec.guid]["id"] = q.id
         changed += was_changed
         mods.append(mod)
+        if before is None or "retired" in before:
+            added.append((q.id, q.prompt))
+        elif was_changed:
+            facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != _hash_of(deck, f))
+            updated.append(Update(q.id, q.prompt, facts))
     used_types = sorted({s.note_type for s in specs})
     stamped = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now) for k in used_types]
     model_mods = [mod for mod, _ in stamped]
-    dirty = bool(changed) or any(was for _, was in stamped) or not lock_path.exists()
-    if not topics and not drugs:  # a full build forgets notes that no longer exist
+    before_lock = json.dumps(lock.get("facts"), sort_keys=True), lock.get("changes")
+    changes = Changes()
+    if full:  # a full build retires notes that no longer exist, keeping their entries
         live = {s.guid for s in specs}
-        kept = {g: v for g, v in lock["notes"].items() if g in live}
-        dirty = dirty or len(kept) != len(lock["notes"])
-        lock["notes"] = kept
+        retired = []
+        for guid, entry in lock["notes"].items():
+            if guid not in live and isinstance(entry, dict) and "retired" not in entry:
+                entry["retired"] = now
+                retired.append((str(entry.get("id", guid)), ""))
+        lock["facts"] = {f.id: fact_hash(f) for f in deck.facts}
+        if lock_path.exists():  # the very first build has nothing to compare with
+            changes = Changes(tuple(added), tuple(updated), tuple(sorted(retired)))
+        if changes:
+            lock["changes"] = {"date": _day(now), "version": deck.version, "summary": changes.summary()}
+    dirty = (
+        bool(changed)
+        or bool(changes)
+        or any(was for _, was in stamped)
+        or not lock_path.exists()
+        or lock["notes"] != old_notes
+        or (json.dumps(lock.get("facts"), sort_keys=True), lock.get("changes")) != before_lock
+    )
     warnings: list[str] = []
+    changelog = None
     if dirty:
         try:
+            if changes:
+                changelog = _append_changelog(deck, changes, now)
             write_atomic(lock_path, json.dumps(lock, indent=1, sort_keys=True) + "\n")
         except OutputError as exc:
             warnings.append(f"{exc}; modification times will not persist between builds")
 
     package_time = max([*mods, *model_mods, 0])
-    root = genanki.Deck(deck.id, deck.name, description=deck_description(deck, specs))
+    last = lock.get("changes")
+    summary = f"{last['date']}, version {last['version']}: {last['summary']}" if isinstance(last, dict) else ""
+    write_package(deck, specs, mods, target, package_time, description=deck_description(deck, specs, summary))
+    names = [subdeck_name(deck, topic) for topic in deck.topics]
+    used = [name for name in names if any(s.deck_name == name for s in specs)]
+    counts = tuple(
+        SubdeckCount(name, sum(s.deck_name == name for s in specs), sum(s.cards for s in specs if s.deck_name == name))
+        for name in used
+    )
+    return BuildResult(target, counts, changed, tuple(warnings), changes, changelog)
+
+
+def _hash_of(deck: Deck, fact_id: str) -> str:
+    try:
+        return fact_hash(deck.fact(fact_id))
+    except KeyError:
+        return ""
+
+
+def _day(moment: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(moment))
+
+
+CHANGELOG_NAME = "CHANGELOG.md"
+
+
+def _append_changelog(deck: Deck, changes: Changes, now: int) -> Path:
+    """Add this build's entry at the top of the deck's CHANGELOG.md (newest first)."""
+    path = deck.path / CHANGELOG_NAME
+    title = f"# Changes to {deck.name}\n"
+    try:
+        previous = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        previous = title
+    except OSError as exc:
+        raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    rest = previous[len(title) :] if previous.startswith(title) else "\n" + previous
+    entry = [f"\n## {deck.version}, built {_day(now)}", "", changes.summary(), ""]
+    entry += [f"- {' '.join(line.split())}" for line in changes.lines()]
+    write_atomic(path, title + "\n".join(entry) + "\n" + rest)
+    return path
+
+
+def write_package(
+    deck: Deck,
+    specs: Sequence[NoteSpec],
+    mods: Sequence[int],
+    target: Path,
+    package_time: int,
+    *,
+    description: str | None = None,
+) -> Path:
+    """Write an .apkg of these notes (with their modification times) and the note types and decks they use."""
+    used_types = sorted({s.note_type for s in specs})
+    root = genanki.Deck(deck.id, deck.name, description=description or deck_description(deck, specs))
     for key in used_types:
         root.add_model(NOTE_TYPES[key].model())
     names = [subdeck_name(deck, topic) for topic in deck.topics]
     used = [name for name in names if any(s.deck_name == name for s in specs)]
     decks = [root, *(genanki.Deck(subdeck_id(deck, name), name) for name in used)]
-    write_atomic(target, writer=lambda tmp: _write_apkg(decks, specs, mods, deck, package_time, tmp))
-    counts = tuple(
-        SubdeckCount(name, sum(s.deck_name == name for s in specs), sum(s.cards for s in specs if s.deck_name == name))
-        for name in used
-    )
-    return BuildResult(target, counts, changed, tuple(warnings))
+    return write_atomic(target, writer=lambda tmp: _write_apkg(decks, specs, mods, deck, package_time, tmp))
 
 
 def _write_apkg(

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from . import __version__
-from .errors import InvalidContent, OutputError, ProgressError, ProgressUnavailable, SnriQuizError, UsageError
+from .errors import (
+    CollectionError,
+    InvalidContent,
+    MissingDependency,
+    OutputError,
+    ProgressError,
+    ProgressUnavailable,
+    SnriQuizError,
+    UsageError,
+)
 from .text import visible
 
 if TYPE_CHECKING:
@@ -36,7 +44,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InvalidContent as exc:
             _fail([str(p) for p in exc.problems])
-        except ProgressUnavailable as exc:
+        except (ProgressUnavailable, CollectionError, MissingDependency) as exc:
             _fail([f"Error: {visible(str(exc))}"], 1)
         except (UsageError, OutputError, ProgressError) as exc:
             _fail([f"Error: {exc}"])
@@ -46,12 +54,17 @@ class _Group(click.Group):
             _fail(["Interrupted."], 130)
 
 
-def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--deck and --templates, shared by every command that reads facts."""
-
-    @click.option(
+def deck_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck, for commands that read facts but no templates."""
+    return click.option(
         "--deck", "deck", type=click.Path(), default=None, help="Deck folder (default: the bundled SNRI deck)."
-    )
+    )(func)
+
+
+def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--deck and --templates, shared by every command that makes questions."""
+
+    @deck_option
     @click.option(
         "--templates",
         "templates",
@@ -107,20 +120,20 @@ def check(deck: Path | None, templates: Path | None) -> None:
     Example:
       snri-quiz check --deck decks/snri --templates templates
     """
-    from .content import load_content
-    from .questions import unused_facts
+    from .content import check_content
 
-    content = load_content(deck, templates)
-    d, bank = content.deck, content.bank
-    kinds = Counter(q.kind for q in bank)
-    unused = unused_facts(d, bank)
-    click.echo(visible(f"{d.name} {d.version} ({d.path}): valid"))
+    d, found, template_count = check_content(deck, templates)
+    kinds = found.kinds
+    unused = [f for f in d.facts if f.id not in found.used]
+    where = str(deck) if deck is not None else "the bundled deck"
+    click.echo(visible(f"{d.name} {d.version} ({where}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
     click.echo(f"  facts       {len(d.facts)}")
-    click.echo(f"  sources     {len(d.sources)}")
-    click.echo(f"  templates   {content.template_count}")
+    primary = sum(s.primary for s in d.sources.values())
+    click.echo(f"  sources     {len(d.sources)} ({primary} primary, {len(d.sources) - primary} context)")
+    click.echo(f"  templates   {template_count}")
     click.echo(
-        f"  questions   {len(bank)} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
+        f"  questions   {found.count} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
     )
     if unused:
         click.echo(f"  facts no question uses: {len(unused)}")
@@ -132,9 +145,46 @@ def check(deck: Path | None, templates: Path | None) -> None:
 
 @cli.command()
 @content_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of source records.")
+def sources(deck: Path | None, templates: Path | None, as_json: bool) -> None:
+    """List the sources and how much of the deck rests on each.
+
+    For every source: id, kind (primary kinds: label, fda, guideline, review, trial,
+    paper), application number, the facts and questions citing it, and how many of
+    those have it as their only primary source ("sole").
+
+    \b
+    Example:
+      snri-quiz sources
+      snri-quiz sources --json > sources.json
+    """
+    from .content import load_content
+    from .questions import source_usage
+
+    content = load_content(deck, templates)
+    records = source_usage(content.deck, content.bank)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    width = max(len(r["id"]) for r in records)
+    click.echo(f"{'id':<{width}}  {'kind':<9}  {'application':<11}  facts (sole)  questions (sole)")
+    for r in records:
+        click.echo(
+            f"{r['id']:<{width}}  {r['kind']:<9}  {r['application'] or '-':<11}  "
+            f"{r['facts']:>5} ({r['sole_facts']:>3})  {r['questions']:>9} ({r['sole_questions']:>3})"
+        )
+        click.echo(f"{'':<{width}}  {r['title']}")
+        if r["url"]:
+            click.echo(f"{'':<{width}}  {r['url']}")
+
+
+@cli.command()
+@deck_option
 @click.option("--drug", default=None, help="Only this drug (or the class subject).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of fact records.")
-def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: bool) -> None:
+def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
     """Show the knowledge base, one fact a line, with its sources.
 
     \b
@@ -330,6 +380,11 @@ def build(
     width = max(len(s.name) for s in result.subdecks)
     for sub in result.subdecks:
         click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+    if result.changes:
+        where = f" (recorded in {result.changelog})" if result.changelog else ""
+        click.echo(f"Since the last build: {result.changes.summary()}{where}")
+        for line in result.changes.lines():
+            click.echo(visible(f"  {line}"))
 
 
 @cli.command()
@@ -460,16 +515,175 @@ def play(
     sys.exit(code or (1 if result.unsaved else 0))
 
 
+def collection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--collection and --profile: which Anki collection."""
+
+    @click.option(
+        "--collection",
+        type=click.Path(),
+        default=None,
+        help="Anki's collection.anki2 (or its profile folder); default: the --profile's in Anki's data folder.",
+    )
+    @click.option("--profile", default=None, help="Anki profile (see `snri-quiz anki profiles`); needed if several.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def anki(ctx: click.Context) -> None:
+    """Your own Anki collection: push the deck into it, pull your Anki reviews back.
+
+    Needs Anki's library: pip install 'snri-quiz[anki]' (without it these commands
+    say so and exit with status 1). Close Anki first: a collection Anki has open is
+    refused and left unchanged. Every push makes a backup first and is all or nothing.
+
+    \b
+    Example:
+      snri-quiz anki push --dry-run
+      snri-quiz anki push --profile "User 1"
+      snri-quiz anki pull
+    """
+    if ctx.invoked_subcommand is None:  # like snri-quiz alone: the help, exit 0
+        click.echo(ctx.get_help())
+
+
+@anki.command("profiles")
+def anki_profiles() -> None:
+    """List Anki's profiles on this computer and their collection files.
+
+    \b
+    Example:
+      snri-quiz anki profiles
+    """
+    from .ankisync import anki_base, profiles
+
+    found = profiles()
+    if not found:
+        click.echo(f"No Anki profiles in {anki_base()} (open Anki once, or set ANKI_BASE)")
+        return
+    width = max(len(name) for name, _ in found)
+    for name, path in found:
+        click.echo(visible(f"{name:<{width}}  {path}"))
+
+
+@anki.command("push")
+@content_options
+@collection_options
+@click.option("--dry-run", is_flag=True, help="Only print what would change.")
+@click.option("--suspend-retired", is_flag=True, help="Also suspend the cards of questions no longer made.")
+@click.option(
+    "--push-reviews",
+    is_flag=True,
+    help="Also add your snri-quiz answers to Anki's review log (statistics only; see the README).",
+)
+def anki_push(
+    deck: Path | None,
+    templates: Path | None,
+    collection: str | None,
+    profile: str | None,
+    dry_run: bool,
+    suspend_retired: bool,
+    push_reviews: bool,
+) -> None:
+    """Write the deck into your Anki collection, keeping your notes, tags, suspensions and reviews.
+
+    Notes are matched by GUID, as an .apkg import does; only generated fields whose
+    text changed are written. Your "My notes" field, your own tags, suspensions, flags,
+    deck moves and review history are never touched. New questions are added;
+    questions no longer made are tagged snri::retired (never deleted). Note types
+    keep their ids and are updated in place; when fields are added Anki asks for a
+    full sync on the next sync. --push-reviews also writes your snri-quiz answers
+    into Anki's review log (they show in Anki's statistics; Anki's schedule is not
+    changed; they sync to AnkiWeb and cannot be taken out one by one).
+
+    \b
+    Example:
+      snri-quiz anki push --dry-run
+      snri-quiz anki push --collection ~/.local/share/Anki2/User\\ 1/collection.anki2
+    """
+    from .ankisync import collection_path, push, require_anki
+    from .content import load_content
+
+    require_anki()
+    path = collection_path(collection, profile)
+    content = load_content(deck, templates)
+    answers: list[Any] = []
+    if push_reviews:
+        from .kinds import AnswerSource
+        from .progress import ProgressStore
+
+        with ProgressStore.open() as store:
+            answers = store.rated_answers(AnswerSource.PLAY)
+    result = push(content, path, dry_run=dry_run, suspend_retired=suspend_retired, answers=answers)
+    plan = result.plan
+    if dry_run:
+        click.echo(f"Dry run, nothing written to {path}")
+    elif result.backup is not None:
+        click.echo(f"Backup: {result.backup}")
+    if not plan:
+        click.echo(f"Up to date: {path} ({plan.summary()})")
+        return
+    click.echo(("Would change: " if dry_run else f"Pushed into {path}: ") + plan.summary())
+    for line in plan.lines():
+        click.echo(visible(f"  {line}"))
+    if plan.schema_change:
+        click.echo(
+            "Note types gained fields or card types: on the next sync Anki asks for a one-way (full) sync;"
+            " sync your other devices before pushing, then choose Upload."
+        )
+
+
+@anki.command("pull")
+@content_options
+@collection_options
+def anki_pull(deck: Path | None, templates: Path | None, collection: str | None, profile: str | None) -> None:
+    """Merge your Anki reviews of this deck into snri-quiz's progress (stats and play's schedule).
+
+    Each review becomes an answer with source 'anki'; pulling twice adds nothing.
+
+    \b
+    Example:
+      snri-quiz anki pull
+      snri-quiz anki pull --profile "User 1"
+    """
+    from .content import load_content
+
+    click.echo(_pull(load_content(deck, templates), collection, profile))
+
+
+def _pull(content: Any, collection: str | None, profile: str | None) -> str:
+    from .ankisync import collection_path, pull, require_anki
+
+    require_anki()
+    result = pull(content, collection_path(collection, profile))
+    extra = f"; {result.not_in_deck} of retired questions left out" if result.not_in_deck else ""
+    return f"Pulled {result.added} new reviews from {result.collection} ({result.found} in Anki for this deck{extra})"
+
+
 @cli.command()
 @content_options
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
-def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
+@click.option("--anki", "from_anki", is_flag=True, help="Pull your Anki reviews first (as `snri-quiz anki pull`).")
+@collection_options
+def stats(
+    deck: Path | None,
+    templates: Path | None,
+    as_json: bool,
+    from_anki: bool,
+    collection: str | None,
+    profile: str | None,
+) -> None:
     """Show your progress: mastery per topic, what is due this week, coverage, streak and weakest facts.
 
     \b
     Example:
       snri-quiz stats
       snri-quiz stats --json
+      snri-quiz stats --anki
     """
     from datetime import UTC, datetime
 
@@ -477,6 +691,10 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
     from .progress import ProgressStore, stats_json
 
     content = load_content(deck, templates)
+    if from_anki:
+        click.echo(_pull(content, collection, profile), err=True)
+    elif collection is not None or profile is not None:
+        raise UsageError("--collection and --profile go with --anki")
     with ProgressStore.open() as store:
         result = store.stats(datetime.now(UTC), content.bank)
     if as_json:
@@ -498,12 +716,17 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
     seen, total = result.coverage
     click.echo(f"Sessions:   {result.sessions}")
     click.echo(f"Answered:   {result.answered}{pct}")
+    from .kinds import AnswerSource
+
+    if result.by_source.get(AnswerSource.ANKI):
+        play, anki = (result.by_source.get(s, 0) for s in (AnswerSource.PLAY, AnswerSource.ANKI))
+        click.echo(f"            {play} in snri-quiz, {anki} in Anki")
     click.echo(f"Coverage:   {seen} of {total} questions seen")
     click.echo(f"Streak:     {result.streak_days} day{'s' if result.streak_days != 1 else ''}")
     click.echo(f"Due now:    {result.due_now}")
     click.echo(f"Due today:  {result.due_today}")
     click.echo("Mastery by topic:")
-    for key, m in result.topics.items():
+    for key, m in sorted(result.topics.items(), key=lambda item: list(d.topics).index(item[0])):
         topic_name = visible(d.topics.get(key, key))
         click.echo(f"  {topic_name:<36} {bar(m.mastery)}{round(100 * m.mastery):>3}%  ({m.seen}/{m.total} seen)")
     click.echo("Due in the next 7 days:")
@@ -538,8 +761,9 @@ def stats(deck: Path | None, templates: Path | None, as_json: bool) -> None:
 
 def main() -> None:
     """Entry point: click's own usage errors also become one line and exit status 2."""
+    args = sys.argv[1:] or ["--help"]  # no command: the help, exit 0
     try:
-        cli.main(prog_name="snri-quiz", standalone_mode=False)
+        cli.main(args, prog_name="snri-quiz", standalone_mode=False)
     except click.UsageError as exc:
         _fail([f"Error: {exc.format_message()}"], exc.exit_code)
     except click.ClickException as exc:

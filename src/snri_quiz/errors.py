@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 
@@ -17,7 +18,14 @@ class Problem(NamedTuple):
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {' '.join(self.message.split())}"  # always one line
+        text = f"{where}: {' '.join(self.message.split())}"  # always one line
+        if len(text) > _LONGEST:  # a hostile file's megabyte value is not repeated in full
+            text = f"{text[: _LONGEST - 40]} ... ({len(text) - _LONGEST + 40:,} characters left out)"
+        return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)  # never a raw escape sequence
+
+
+_LONGEST = 1000
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class SnriQuizError(Exception):
@@ -46,3 +54,11 @@ class ProgressError(SnriQuizError):
 
 class ProgressUnavailable(ProgressError):
     """The progress database is sound but cannot be written now (locked by another program, disk full)."""
+
+
+class MissingDependency(SnriQuizError):
+    """An optional package a command needs is not installed (the message says how to install it)."""
+
+
+class CollectionError(SnriQuizError):
+    """The learner's Anki collection cannot be used now (open in Anki, damaged, or a write failed)."""

@@ -58,7 +58,7 @@ def _reshuffle(q: Question, key: str) -> Question:
 
 
 def citations(deck: Deck, q: Question) -> list[str]:
-    return [deck.sources[s].citation() for s in q.sources]
+    return [deck.citation(ref) for ref in q.sources]
 
 
 # -- json ---------------------------------------------------------------------------------
@@ -224,14 +224,10 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
 # -- printable: markdown, html, pdf ----------------------------------------------------------
 
 
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).hostname or "").removeprefix("www.")
-
-
-def _web(url: str) -> str:
-    """The address when it is a web link (never a javascript: or data: one), else ''."""
+def web_address(url: str) -> str:
+    """A link for a source address: http(s) as it is, doi: through doi.org, anything else ''."""
+    if url.startswith("doi:"):
+        return "https://doi.org/" + url[4:]
     return url if url.startswith(("https://", "http://")) else ""
 
 
@@ -246,8 +242,8 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
     each form) citing numbered references."""
     references: dict[str, int] = {}
     for q in forms[0].questions:
-        for source_id in q.sources:
-            references.setdefault(source_id, len(references) + 1)
+        for ref in q.sources:
+            references.setdefault(ref, len(references) + 1)
     numbers = {form.letter: {q.id: n for n, q in enumerate(form.questions, 1)} for form in forms}
     count = len(forms[0].questions)
     total = _points(points * count)
@@ -299,13 +295,8 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
             for q in forms[0].questions
         ],
         "references": [
-            {
-                "n": n,
-                "title": deck.sources[source_id].title,
-                "url": _web(deck.sources[source_id].url),
-                "where": _host(deck.sources[source_id].url) or deck.sources[source_id].file,
-            }
-            for source_id, n in references.items()
+            {"n": n, "title": deck.display(ref), "url": web_address(deck.source(ref).url)}
+            for ref, n in references.items()
         ],
     }
 
@@ -443,8 +434,7 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
         parts.append('<h2>References</h2><ol class="refs">')
         for ref in data["references"]:
             title = f'<a href="{e(ref["url"])}">{e(ref["title"])}</a>' if ref["url"] else e(ref["title"])
-            where = f" ({e(ref['where'])})" if ref["where"] else ""
-            parts.append(f'<li id="ref-{ref["n"]}">{title}{where}</li>')
+            parts.append(f'<li id="ref-{ref["n"]}">{title}</li>')
         parts += ["</ol>", "</div>", "</section>"]
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"

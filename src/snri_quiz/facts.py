@@ -11,8 +11,10 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import InvalidContent, Problem
 from .kinds import AnswerType
@@ -46,11 +48,16 @@ class PartialDate:
         return "-".join(parts)
 
     def human(self) -> str:
+        """`1993`, `July 2013` or `3 August 2004`."""
         if not self.month:
             return str(self.year)
         if not self.day:
             return f"{_MONTHS[self.month - 1]} {self.year}"
-        return f"{_MONTHS[self.month - 1]} {self.day}, {self.year}"
+        return f"{self.day} {_MONTHS[self.month - 1]} {self.year}"
+
+    def when(self) -> str:
+        """The date with its preposition: `in 1993`, `in July 2013`, `on 3 August 2004`."""
+        return f"{'on' if self.day else 'in'} {self.human()}"
 
     def surely_before(self, other: PartialDate) -> bool:
         """True only when the known precision proves self < other."""
@@ -84,26 +91,174 @@ def parse_date(raw: object) -> PartialDate | None:
 Value = str | int | PartialDate
 
 
+class SourceKind(StrEnum):
+    """What a source is. Only the primary kinds may carry a fact on their own."""
+
+    LABEL = "label"
+    """US prescribing information (DailyMed, or the Drugs@FDA label copy)."""
+    FDA = "fda"
+    """Regulators' records: Drugs@FDA, FDA safety communications and pediatric labeling, EMA EPARs."""
+    GUIDELINE = "guideline"
+    """A society's or panel's recommendations."""
+    REVIEW = "review"
+    """A systematic or narrative review in a journal (Cochrane included)."""
+    TRIAL = "trial"
+    """A report of a clinical or pharmacokinetic study."""
+    PAPER = "paper"
+    """Any other peer-reviewed paper."""
+    COMPANY = "company"
+    """A manufacturer's release or material (context only)."""
+    NEWS = "news"
+    """Trade or general news (context only)."""
+    SECONDARY = "secondary"
+    """Drug databases, consumer sites, label mirrors, AI answers (context only)."""
+    SEED = "seed"
+    """One of the documents the project started from; they contain errors (context only)."""
+
+
+PRIMARY_KINDS = frozenset(
+    {SourceKind.LABEL, SourceKind.FDA, SourceKind.GUIDELINE, SourceKind.REVIEW, SourceKind.TRIAL, SourceKind.PAPER}
+)
+_LITERATURE = (
+    "pubmed.ncbi.nlm.nih.gov",
+    "pmc.ncbi.nlm.nih.gov",
+    "www.ncbi.nlm.nih.gov",
+    "doi.org",
+    "dx.doi.org",
+    "www.cochranelibrary.com",
+    "cochranelibrary.com",
+    # journal publishers' own article pages
+    "www.dovepress.com",
+    "jnnp.bmj.com",
+    "healthpsychologyresearch.openmedicalpublishing.org",
+    "onlinelibrary.wiley.com",
+)
+ALLOWED_HOSTS: dict[SourceKind, tuple[str, ...]] = {
+    SourceKind.LABEL: ("dailymed.nlm.nih.gov", "www.accessdata.fda.gov", "accessdata.fda.gov"),
+    SourceKind.FDA: (
+        "www.fda.gov",
+        "fda.gov",
+        "www.accessdata.fda.gov",
+        "accessdata.fda.gov",
+        "www.ema.europa.eu",
+        "ema.europa.eu",
+    ),
+    SourceKind.GUIDELINE: _LITERATURE,
+    SourceKind.REVIEW: _LITERATURE,
+    SourceKind.TRIAL: _LITERATURE,
+    SourceKind.PAPER: _LITERATURE,
+}
+"""Hosts a primary source's URL may use; context kinds (company, news, secondary, seed) may use any web host."""
+URL_SCHEMES = ("https", "http", "doi")
+_APPLICATION = re.compile(r"^(NDA|ANDA|BLA)\d{6}$")
+_SECTION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]*$")
+_SECTION_NAMES = {"boxed": "boxed warning", "highlights": "Highlights", "hl": "Highlights"}
+_HOST_NAMES = {
+    "dailymed.nlm.nih.gov": "DailyMed",
+    "www.accessdata.fda.gov": "FDA",
+    "accessdata.fda.gov": "FDA",
+    "www.fda.gov": "FDA",
+    "fda.gov": "FDA",
+    "www.ema.europa.eu": "EMA",
+    "ema.europa.eu": "EMA",
+    "pubmed.ncbi.nlm.nih.gov": "PubMed",
+    "www.ncbi.nlm.nih.gov": "PubMed",
+    "pmc.ncbi.nlm.nih.gov": "PubMed Central",
+    "doi.org": "DOI",
+    "dx.doi.org": "DOI",
+    "www.cochranelibrary.com": "Cochrane Library",
+    "cochranelibrary.com": "Cochrane Library",
+    "www.sec.gov": "SEC",
+    "investor.lilly.com": "Eli Lilly",
+}
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """`label-cymbalta#5.2` -> (`label-cymbalta`, `5.2`); a bare id has no section."""
+    source_id, _, section = ref.partition("#")
+    return source_id, section
+
+
+def section_text(section: str) -> str:
+    """How a cited section reads: `section 5.2`, `boxed warning`, `Highlights`."""
+    if not section:
+        return ""
+    return _SECTION_NAMES.get(section.lower(), f"section {section}")
+
+
+def url_problem(url: str, kind: str) -> str:
+    """Why `url` may not be a `kind` source's address, or '' when it may."""
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "must not contain spaces or control characters"
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in URL_SCHEMES:
+        return f"scheme '{scheme or url}' is not allowed (use https, http or doi)"
+    if scheme == "doi":
+        if not parts.path.startswith("10."):
+            return "a doi: address must look like doi:10.xxxx/..."
+        if kind in (SourceKind.LABEL, SourceKind.FDA):
+            return f"a {kind} source needs a web address (https)"
+        return ""
+    host = (parts.hostname or "").lower()
+    if not host:
+        return "has no host"
+    allowed = ALLOWED_HOSTS.get(SourceKind(kind)) if kind in SourceKind._value2member_map_ else None
+    if allowed is not None and host not in allowed:
+        return f"host '{host}' is not allowed for a {kind} source (allowed: {', '.join(allowed)})"
+    return ""
+
+
 @dataclass(frozen=True)
 class Source:
     """One entry of the source registry."""
 
     id: str
-    """Registry id, cited by facts."""
+    """Registry id, cited by facts (`label-cymbalta`, or `label-cymbalta#5.2` with a section)."""
     title: str
-    """Human-readable title (what the citation shows)."""
+    """Human-readable title (what a card shows), e.g. `Cymbalta (...) US prescribing information`."""
     kind: str
-    """seed, label, fda, company, review, trial, guideline, news or secondary."""
+    """A SourceKind value."""
     url: str = ""
-    """Public address, when there is one."""
+    """Public address (http, https or doi:), when there is one."""
     file: str = ""
-    """For seed documents: the file name in shared/seeds/."""
+    """For seed documents: the file name in shared/seeds/ (for maintainers; never shown to learners)."""
     note: str = ""
     """What to know about the source (for seeds: the errors it contains)."""
+    product: str = ""
+    """Labels: the product name the label is for (`Cymbalta`)."""
+    drug: str = ""
+    """Labels and FDA records: the drug (lowercase generic name) the document is about."""
+    application: str = ""
+    """Labels and FDA records: the US application number, `NDA021427` form."""
+    revised: str = ""
+    """Labels: the revision date printed on the label (`2023-08`), where known."""
+    line: int = field(default=0, compare=False)
+    """Line of the entry in sources.yaml (for messages)."""
 
-    def citation(self) -> str:
-        where = self.url or self.file
-        return f"{self.title} <{where}>" if where else self.title
+    @property
+    def primary(self) -> bool:
+        """True for label, fda, guideline, review, trial and paper sources."""
+        return self.kind in PRIMARY_KINDS
+
+    @property
+    def where(self) -> str:
+        """A readable name for where the document lives: DailyMed, FDA, PubMed ... (or '')."""
+        if self.url.startswith("doi:"):
+            return "DOI"
+        host = (urlsplit(self.url).hostname or "").lower()
+        return _HOST_NAMES.get(host, host.removeprefix("www."))
+
+    def display(self, section: str = "") -> str:
+        """`Cymbalta (...) US prescribing information, section 5.2 (DailyMed)`."""
+        text = self.title
+        if section:
+            text += f", {section_text(section)}"
+        return f"{text} ({self.where})" if self.where else text
+
+    def citation(self, section: str = "") -> str:
+        """The display text and the address, for plain-text outputs."""
+        return f"{self.display(section)} <{self.url}>" if self.url else self.display(section)
 
 
 @dataclass(frozen=True)
@@ -156,6 +311,10 @@ class Fact:
     """When this became true (e.g. the approval date of an indication)."""
     hint: str = ""
     """A clue that identifies the value without naming it."""
+    scope: str = ""
+    """What the fact holds for when that is narrower than the drug: a product (`extended-release
+    (Effexor XR)`) or a named list (`the adult 'most common adverse reactions' list in the Cymbalta
+    Highlights`). Templates put it in prompts."""
     answer: str = ""
     """Class facts: the key term within the statement that questions ask for."""
     question: str = ""
@@ -192,6 +351,8 @@ class Drug:
     """Display name, e.g. `Duloxetine`."""
     aliases: tuple[str, ...] = ()
     """Other names accepted for it (e.g. O-desmethylvenlafaxine)."""
+    applications: tuple[str, ...] = ()
+    """Its US application numbers (`NDA021427`); label sources must name one of them."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +399,18 @@ class Deck:
             return self.class_name
         return self.drug(subject).name
 
+    def source(self, ref: str) -> Source:
+        """The source a citation (`label-cymbalta#5.2` or `label-cymbalta`) points to."""
+        return self.sources[split_ref(ref)[0]]
+
+    def display(self, ref: str) -> str:
+        """A citation as a learner reads it: title, section and where it lives."""
+        return self.source(ref).display(split_ref(ref)[1])
+
+    def citation(self, ref: str) -> str:
+        """A citation with its address, for plain-text outputs."""
+        return self.source(ref).citation(split_ref(ref)[1])
+
 
 class _Reader:
     """Reads one YAML mapping field by field, collecting problems instead of raising."""
@@ -266,18 +439,25 @@ class _Reader:
             return default
         return value
 
-    def text(self, key: str, required: bool = False) -> str:
+    def text(self, key: str, required: bool = False, *, empty_ok: bool = False) -> str:
+        """Text with spaces folded; a required field present but blank is a problem unless `empty_ok`."""
         value = self.get(key, (str, int, float), required, "")
-        return " ".join(str(value).split()) if value != "" else ""
+        text = " ".join(str(value).split()) if value != "" else ""
+        if required and not text and not empty_ok and self.mapping.get(key) is not None:
+            self.problem(key, "must not be empty")
+        return text
 
     def texts(self, key: str) -> tuple[str, ...]:
         items = self.get(key, list, False, [])
-        out = []
+        out, bad = [], []
         for item in items:
             if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
                 out.append(" ".join(str(item).split()))
             else:
-                self.problem(key, f"expected a list of text, found {_describe(item)}")
+                bad.append(item)
+        if bad:  # one problem per field, however many bad items
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            self.problem(key, f"expected a list of text, found {_describe(bad[0])}{more}")
         return tuple(out)
 
     def finish(self) -> None:
@@ -337,12 +517,15 @@ def load_deck(path: Path | str) -> Deck:
         drug_files = sorted(drug_dir.glob("*.yaml"))
         if not drug_files:
             problems.append(Problem(str(drug_dir), None, "no drug files (*.yaml)"))
+    names: dict[str, str] = {}
     for file in drug_files:
-        _load_fact_file(file, manifest, attributes, sources, drugs, facts, problems, is_class=False)
+        _load_fact_file(file, manifest, attributes, sources, drugs, facts, problems, is_class=False, names=names)
     concepts = root / "concepts.yaml"
     if concepts.exists():
         _load_fact_file(concepts, manifest, attributes, sources, drugs, facts, problems, is_class=True)
     _check_unique(facts, problems)
+    if sources:
+        _check_label_drugs(root, sources, drugs, problems)
     if problems:
         raise InvalidContent(problems)
     deck = Deck(
@@ -366,7 +549,7 @@ def load_deck(path: Path | str) -> Deck:
 
 
 def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
-    data, problem = load_yaml(path)
+    data, problem = load_yaml(path, problems)
     if problem:
         problems.append(problem)
         return {"attributes": {}, "topics": {}}
@@ -375,15 +558,15 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
         return {"attributes": {}, "topics": {}}
     r = _Reader(mapping, str(path), "", problems)
     out: dict[str, Any] = {
-        "name": r.text("name", required=True),
-        "id": r.get("id", int, required=True, default=0),
+        "name": r.text("name", required=True, empty_ok=True),  # the deck-name rule is checked with the file name
+        "id": r.get("id", int, required=True),
         "version": r.text("version", required=True),
         "description": r.text("description", required=True),
         "class_subject": r.text("class_subject", required=True),
         "class_name": r.text("class_name", required=True),
         "tag_prefix": r.text("tag_prefix", required=True),
     }
-    if out["id"] and not 0 < out["id"] < 2**63:
+    if out["id"] is not None and not 0 < out["id"] < 2**63:
         r.problem("id", "must be a positive 64-bit number")
     if out["tag_prefix"] and not _NAME.match(out["tag_prefix"]):
         r.problem("tag_prefix", "must be lowercase letters, digits and underscores")
@@ -394,6 +577,9 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
             problems.append(Problem(str(path), topics_map.line_of(name), f"topics: '{name}' is not a snake_case name"))
         elif not isinstance(title, str):
             problems.append(Problem(str(path), topics_map.line_of(name), f"topics.{name}: expected text"))
+        elif not title.strip():
+            problems.append(Problem(str(path), topics_map.line_of(name), f"topics.{name}: must not be empty"))
+            topics[name] = name
         else:
             topics[name] = title
     out["topics"] = topics
@@ -425,7 +611,7 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
 
 def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | None:
     """The registry, or None when the file itself is unusable (then citations go unchecked)."""
-    data, problem = load_yaml(path)
+    data, problem = load_yaml(path, problems)
     if problem:
         problems.append(problem)
         return None
@@ -440,7 +626,8 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
         item = _mapping(entry, str(path), problems, mapping.line_of("sources"))
         if item is None:
             continue
-        s = _Reader(item, str(path), f"sources[{index}]", problems)
+        label = item.get("id") if isinstance(item.get("id"), str) else index
+        s = _Reader(item, str(path), f"sources[{label}]", problems)
         source = Source(
             id=s.text("id", required=True),
             title=s.text("title", required=True),
@@ -448,8 +635,14 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
             url=s.text("url"),
             file=s.text("file"),
             note=s.text("note"),
+            product=s.text("product"),
+            drug=s.text("drug"),
+            application=s.text("application"),
+            revised=s.text("revised"),
+            line=item.line,
         )
         s.finish()
+        _check_source(source, s)
         if source.id in sources:
             s.problem("id", f"duplicate source id '{source.id}'")
         elif source.id:
@@ -457,7 +650,35 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
     return sources
 
 
+def _check_source(source: Source, s: _Reader) -> None:
+    """The rules one source must follow on its own (citing facts are checked in _check_citations)."""
+    if source.id and not _ID.match(source.id):
+        s.problem("id", f"'{source.id}' must be lowercase letters, digits and hyphens")
+    if source.kind and source.kind not in SourceKind._value2member_map_:
+        s.problem("kind", f"'{source.kind}' is not one of {', '.join(k.value for k in SourceKind)}")
+        return
+    if source.url:
+        problem = url_problem(source.url, source.kind)
+        if problem:
+            s.problem("url", problem)
+    elif source.kind and source.kind != SourceKind.SEED:
+        s.problem(None, "missing required field 'url' (only seed documents may be cited by file)")
+    if source.file and source.kind != SourceKind.SEED:
+        s.problem("file", "only seed documents are cited by file")
+    if source.revised and parse_date(source.revised) is None:
+        s.problem("revised", f"'{source.revised}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    if source.application and not _APPLICATION.match(source.application):
+        s.problem("application", f"'{source.application}' is not an application number (write it as NDA021427)")
+    if source.kind == SourceKind.LABEL:
+        for needed in ("product", "drug"):
+            if not getattr(source, needed):
+                s.problem(None, f"missing required field '{needed}' (label sources need it)")
+        if source.product and source.title and source.product.lower() not in source.title.lower():
+            s.problem("title", f"does not name the label's product '{source.product}'")
+
+
 _FACT_FIELDS_TEXT = (
+    "scope",
     "note",
     "caveat",
     "hint",
@@ -480,8 +701,11 @@ def _load_fact_file(
     problems: list[Problem],
     *,
     is_class: bool,
+    names: dict[str, str] | None = None,
 ) -> None:
-    data, problem = load_yaml(path)
+    """Read one drug file (or concepts.yaml); `names` maps each drug's normalized display name to
+    its file, to refuse two drugs of the same name (their questions could not tell them apart)."""
+    data, problem = load_yaml(path, problems)
     if problem:
         problems.append(problem)
         return
@@ -497,12 +721,19 @@ def _load_fact_file(
         subject = r.text("drug", required=True)
         name = r.text("name", required=True)
         aliases = r.texts("aliases")
+        applications = r.texts("applications")
+        for number in applications:
+            if not _APPLICATION.match(number):
+                r.problem("applications", f"'{number}' is not an application number (write it as NDA021427)")
         if subject and not _NAME.match(subject):
             r.problem("drug", f"'{subject}' must be the lowercase generic name")
         elif subject and subject != path.stem:
             r.problem("drug", f"'{subject}' does not match the file name '{path.name}'")
+        elif subject and subject == manifest.get("class_subject"):
+            r.problem("drug", f"'{subject}' is the deck's class_subject (facts about the class go in concepts.yaml)")
         elif subject:
-            drugs.append(Drug(subject, name or subject.capitalize(), aliases))
+            drugs.append(Drug(subject, name or subject.capitalize(), aliases, applications))
+        _check_drug_names(r, name, aliases, manifest, path, names if names is not None else {})
     entries = r.get("facts", list, required=True, default=[])
     r.finish()
     for index, entry in enumerate(entries):
@@ -522,6 +753,23 @@ def _load_fact_file(
         )
         if fact is not None:
             facts.append(fact)
+
+
+def _check_drug_names(
+    r: _Reader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any], path: Path, names: dict[str, str]
+) -> None:
+    key = normalize(name)
+    if name and not key:
+        r.problem("name", f"'{name}' has no letters or digits (names are compared without punctuation)")
+    elif key and key in {normalize(str(manifest.get(k) or "")) for k in ("class_subject", "class_name")}:
+        r.problem("name", f"'{name}' is the name of the drug class, not of a drug")
+    elif key in names:
+        r.problem("name", f"'{name}' is also the name of the drug in {names[key]}")
+    elif key:
+        names[key] = path.name
+    for alias in aliases:
+        if not normalize(alias):
+            r.problem("aliases", f"'{alias}' has no letters or digits (answers are compared without punctuation)")
 
 
 def _read_fact(
@@ -552,9 +800,8 @@ def _read_fact(
         f.problem("sources", "cite at least one source")
     elif "sources" not in item:
         f.problem(None, "missing required field 'sources'")
-    for source_id in cited:
-        if sources is not None and source_id not in sources:
-            f.problem("sources", f"unknown source id '{source_id}' (not in sources.yaml)")
+    if sources is not None:
+        _check_citations(cited, subject, sources, f, is_class=is_class)
     extra = {name: f.text(name) for name in _FACT_FIELDS_TEXT}
     aliases = f.texts("aliases")
     uncertain = f.texts("uncertain")
@@ -578,8 +825,13 @@ def _read_fact(
         value = _typed_value(attribute, raw_value, lambda m: f.problem("value", m))
     if extra["topic"] and extra["topic"] not in topics:
         f.problem("topic", f"unknown topic '{extra['topic']}'")
-    if extra["erroneous_source"] and sources is not None and extra["erroneous_source"] not in sources:
-        f.problem("erroneous_source", f"unknown source id '{extra['erroneous_source']}'")
+    if extra["erroneous_source"] and sources is not None:
+        wrong_source = sources.get(extra["erroneous_source"])
+        if wrong_source is None:
+            f.problem("erroneous_source", f"unknown source id '{extra['erroneous_source']}'")
+        elif wrong_source.primary:
+            what = f"'{wrong_source.id}' is a {wrong_source.kind} source"
+            f.problem("erroneous_source", f"{what}; only context sources are corrected")
     if is_class:
         for needed in ("answer", "question"):
             if not extra[needed]:
@@ -587,8 +839,17 @@ def _read_fact(
         for wrong in distractors:
             if extra["answer"] and _same(wrong, extra["answer"]):
                 f.problem("distractors", f"'{wrong}' is the answer itself")
-    if extra["answer"] and isinstance(value, str) and extra["answer"].lower() not in value.lower():
-        f.problem("answer", f"'{extra['answer']}' does not appear in the value")
+    if extra["answer"] and isinstance(value, str) and answer_span(value, extra["answer"]) is None:
+        f.problem("answer", f"'{extra['answer']}' does not appear in the value as whole words")
+    empty = "has no letters or digits (answers are compared without punctuation)"
+    if isinstance(value, str) and not normalize(value):
+        f.problem("value", f"'{value}' {empty}")
+    if extra["answer"] and not normalize(extra["answer"]):
+        f.problem("answer", f"'{extra['answer']}' {empty}")
+    for key, texts in (("aliases", aliases), ("distractors", distractors)):
+        for text in texts:
+            if not normalize(text):
+                f.problem(key, f"'{text}' {empty}")
     if len(problems) > before or value is None or attribute is None:
         return None
     return Fact(
@@ -609,6 +870,64 @@ def _read_fact(
         answer_type=answer_type,
         **extra,
     )
+
+
+def _check_citations(
+    cited: tuple[str, ...], subject: str, sources: dict[str, Source], f: _Reader, *, is_class: bool
+) -> None:
+    """Each citation names a registered source (and a section of a label); at least one is primary;
+    a label or FDA record about one drug supports only facts about that drug."""
+    known = []
+    for ref in cited:
+        source_id, section = split_ref(ref)
+        source = sources.get(source_id)
+        if source is None:
+            f.problem("sources", f"unknown source id '{source_id}' (not in sources.yaml)")
+            continue
+        known.append(source)
+        if "#" in ref and not _SECTION.match(section):
+            f.problem("sources", f"'{ref}': a section is letters, digits and dots, e.g. {source_id}#5.2")
+        elif source.kind == SourceKind.LABEL and not section:
+            f.problem("sources", f"'{ref}': cite the label section the fact comes from, e.g. {source_id}#5.2")
+        if source.drug and not is_class and subject and source.drug != subject:
+            what = f"the {source.product} label" if source.product else f"a {source.kind} record"
+            f.problem("sources", f"'{source_id}' is {what} for {source.drug}, not for {subject}")
+    valid_kinds = all(s.kind in SourceKind._value2member_map_ for s in known)  # else the kind is reported
+    if known and len(known) == len(cited) and valid_kinds and not any(s.primary for s in known):
+        f.problem(
+            "sources",
+            "needs a primary source (label, fda, guideline, review, trial or paper); "
+            + ", ".join(sorted({s.kind for s in known}))
+            + " sources are context only",
+        )
+
+
+def _check_label_drugs(root: Path, sources: dict[str, Source], drugs: list[Drug], problems: list[Problem]) -> None:
+    """A label's drug is a drug of the deck, and its application number is one of that drug's."""
+    by_subject = {d.subject: d for d in drugs}
+    path = str(root / "sources.yaml")
+    for source in sources.values():
+        if not source.drug:
+            continue
+        drug = by_subject.get(source.drug)
+        where = f"sources[{source.id}]"
+        if drug is None:
+            if not (root / "drugs" / f"{source.drug}.yaml").exists():  # else its file failed and says why
+                problems.append(Problem(path, source.line, f"{where}.drug: unknown drug '{source.drug}'"))
+        elif (
+            source.application
+            and _APPLICATION.match(source.application)
+            and source.application not in drug.applications
+        ):
+            listed = ", ".join(drug.applications) or "none"
+            problems.append(
+                Problem(
+                    path,
+                    source.line,
+                    f"{where}.application: {source.application} is not an application of {source.drug} "
+                    f"(its drug file lists {listed})",
+                )
+            )
 
 
 def _typed_value(attribute: Attribute, raw: str | int, report: Callable[[str], None]) -> Value | None:
@@ -639,6 +958,12 @@ def _check_unique(facts: list[Fact], problems: list[Problem]) -> None:
             )
         else:
             seen[fact.id] = fact
+
+
+def answer_span(text: str, answer: str) -> tuple[int, int] | None:
+    """Where `answer` first occurs in `text` as whole words (never inside a longer word), or None."""
+    match = re.search(rf"(?<![\w-]){re.escape(answer)}(?![\w-])", text, flags=re.IGNORECASE)
+    return match.span() if match else None
 
 
 _PUNCTUATION = re.compile(r"[^\w\s]")

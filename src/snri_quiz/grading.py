@@ -348,8 +348,9 @@ def _typo_of(word: str, target: str, lexicon: Lexicon) -> int | None:
     """The edits by which `word` misses `target`, when it may count as a typo of it; else None."""
     if _guarded(word, target) or word in lexicon.names:
         return None
-    plural = word.rstrip("s") == target.rstrip("s")
-    if word in lexicon.words and not plural:
+    if word.rstrip("s") == target.rstrip("s") and min(len(word), len(target)) >= 3:
+        return 0  # the plural (or singular) of the word: not even a typo
+    if word in lexicon.words:
         return None  # a real, different word
     budget = allowed_typos(target)
     distance = edit_distance(word, target, budget)

@@ -18,3 +18,12 @@ class AnswerType(StrEnum):
     """Drug or brand names: a typo of the right name passes, another drug's name never does."""
     TERM = "term"
     """Free terms: articles and 'about' ignored, small typos in ordinary words accepted."""
+
+
+class AnswerSource(StrEnum):
+    """Where an answer in the progress database was given."""
+
+    PLAY = "play"
+    """In `snri-quiz play` (the column's default)."""
+    ANKI = "anki"
+    """A review in Anki, merged by `snri-quiz anki pull`."""

@@ -316,12 +316,7 @@ class _Session:
             return index + 1
 
     def sources(self, q: Question) -> list[Source]:
-        out = []
-        for cited in q.sources:
-            source = self.deck.sources.get(cited.split("#")[0])
-            if source is not None:
-                out.append(Source(source.title, source.url))
-        return out
+        return [Source(self.deck.display(ref), self.deck.source(ref).url) for ref in q.sources]
 
     def save(self, turn: Turn) -> None:
         when = self.clock()

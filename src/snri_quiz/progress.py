@@ -22,10 +22,11 @@ from typing import Any
 from .errors import ProgressError, ProgressUnavailable
 from .files import ensure_folder
 from .grading import Grade
+from .kinds import AnswerSource
 from .questions import Question
 
 APPLICATION_ID = 0x534E5251  # "SNRQ"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
   id INTEGER PRIMARY KEY,
@@ -47,9 +48,14 @@ CREATE TABLE IF NOT EXISTS answers (
   rating INTEGER,
   answered_at TEXT NOT NULL,
   previous_card TEXT,
-  disputed INTEGER NOT NULL DEFAULT 0
+  disputed INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL DEFAULT 'play',
+  external_id INTEGER
 );
-CREATE INDEX IF NOT EXISTS answers_question ON answers(question_id);
+CREATE INDEX IF NOT EXISTS answers_question_correct ON answers(question_id, correct);
+CREATE INDEX IF NOT EXISTS answers_time ON answers(answered_at);
+CREATE INDEX IF NOT EXISTS answers_session ON answers(session_id);
+
 CREATE TABLE IF NOT EXISTS cards (
   question_id TEXT PRIMARY KEY,
   card TEXT NOT NULL,
@@ -57,7 +63,15 @@ CREATE TABLE IF NOT EXISTS cards (
 );
 """
 # Columns added since schema 1, added in place when an older file is opened.
-_ADDED_COLUMNS = (("answers", "disputed", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = (
+    ("answers", "disputed", "INTEGER NOT NULL DEFAULT 0"),
+    ("answers", "source", "TEXT NOT NULL DEFAULT 'play'"),  # schema 3: 'play' or 'anki' (merged by `anki pull`)
+    ("answers", "external_id", "INTEGER"),  # schema 3: the review's id in its source (Anki's revlog id)
+)
+# Indexes on added columns, created once the columns exist.
+_ADDED_INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS answers_external ON answers(source, external_id) WHERE external_id IS NOT NULL",
+)
 _UNAVAILABLE = ("locked", "busy", "full", "disk i/o", "readonly", "read-only", "unable to open")
 
 
@@ -130,6 +144,19 @@ class Disputed:
 
 
 @dataclass(frozen=True)
+class ExternalReview:
+    """A review done outside the terminal quiz (in Anki), to merge into the history."""
+
+    external_id: int
+    """Its id in the source (Anki's review log id: milliseconds since the epoch, unique per collection)."""
+    question: Question
+    rating: int
+    """1 Again, 2 Hard, 3 Good, 4 Easy (Anki's buttons, the same as fsrs ratings)."""
+    at: datetime
+    """When it was done (time zone aware)."""
+
+
+@dataclass(frozen=True)
 class Stats:
     """What `snri-quiz stats` reports."""
 
@@ -150,6 +177,8 @@ class Stats:
     streak_days: int = 0
     """Consecutive days with at least one answer, up to today (or yesterday)."""
     disputed: list[Disputed] = field(default_factory=list)
+    by_source: dict[str, int] = field(default_factory=dict)
+    """Answers per source: 'play' (the terminal quiz) and 'anki' (merged by `anki pull`)."""
 
 
 class ProgressStore:
@@ -228,6 +257,9 @@ class ProgressStore:
             for table, column, declaration in _ADDED_COLUMNS:
                 if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            db.execute("CREATE INDEX IF NOT EXISTS answers_disputed ON answers(id) WHERE disputed = 1")
+            for statement in _ADDED_INDEXES:
+                db.execute(statement)
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("PRAGMA journal_mode = WAL")
@@ -379,7 +411,78 @@ class ProgressStore:
                     )
                 db.execute("DELETE FROM answers WHERE id = ?", (answer_id,))
 
+    def merge_reviews(self, reviews: Sequence[ExternalReview], *, source: str) -> int:
+        """Add reviews done elsewhere as answers of `source`, skipping those already merged, and
+        reschedule their questions by replaying every rated answer in time order; one transaction.
+        Returns how many were new."""
+        with self._transaction() as db:
+            seen = {
+                int(r[0])
+                for r in db.execute(
+                    "SELECT external_id FROM answers WHERE source = ? AND external_id IS NOT NULL", (source,)
+                )
+            }
+            new = sorted((r for r in reviews if r.external_id not in seen), key=lambda r: r.external_id)
+            new = list({r.external_id: r for r in new}.values())
+            if not new:
+                return 0
+            session = db.execute(
+                "INSERT INTO sessions (started, finished, mode, cram) VALUES (?, ?, ?, 0)",
+                (_iso(new[0].at), _iso(new[-1].at), source),
+            ).lastrowid
+            db.executemany(
+                "INSERT INTO answers (session_id, question_id, topic, drugs, facts, response, correct, typo,"
+                " rating, answered_at, previous_card, source, external_id)"
+                " VALUES (?, ?, ?, ?, ?, '', ?, 0, ?, ?, NULL, ?, ?)",
+                [
+                    (
+                        session,
+                        r.question.id,
+                        r.question.topic,
+                        ",".join(r.question.drugs),
+                        ",".join(r.question.facts),
+                        int(r.rating > 1),
+                        r.rating,
+                        _iso(r.at),
+                        source,
+                        r.external_id,
+                    )
+                    for r in new
+                ],
+            )
+            for question_id in sorted({r.question.id for r in new}):
+                self._replay(db, question_id)
+        return len(new)
+
+    def _replay(self, db: sqlite3.Connection, question_id: str) -> None:
+        """The question's card from scratch: every rated answer, from any source, in time order."""
+        from fsrs import Card, Rating
+
+        card = Card(card_id=_card_id(question_id))
+        rows = db.execute(
+            "SELECT rating, answered_at FROM answers WHERE question_id = ? AND rating IS NOT NULL"
+            " ORDER BY answered_at, id",
+            (question_id,),
+        )
+        for rating, answered_at in rows:
+            card, _ = self.scheduler.review_card(card, Rating(int(rating)), datetime.fromisoformat(str(answered_at)))
+        db.execute(
+            "INSERT OR REPLACE INTO cards (question_id, card, due) VALUES (?, ?, ?)",
+            (question_id, card.to_json(), _iso(card.due)),
+        )
+
     # -- reading -------------------------------------------------------------------------
+    def rated_answers(self, source: str = AnswerSource.PLAY) -> list[tuple[str, int, datetime]]:
+        """(question id, fsrs rating, when) of every scheduled answer from `source`, oldest first."""
+        return [
+            (str(q), int(r), datetime.fromisoformat(str(at)))
+            for q, r, at in self.db.execute(
+                "SELECT question_id, rating, answered_at FROM answers WHERE source = ? AND rating IS NOT NULL"
+                " ORDER BY answered_at, id",
+                (source,),
+            )
+        ]
+
     def due_dates(self) -> dict[str, datetime]:
         """Question id -> when it is next due, for every question answered outside cram mode."""
         out: dict[str, datetime] = {}
@@ -396,27 +499,59 @@ class ProgressStore:
             raise self._bad_row("cards", rowid, f"due {str(text)[:40]!r} has no time zone")
         return moment
 
+    def _streak(self, now: datetime) -> int:
+        """Consecutive local days with an answer, up to today (or up to yesterday when today has none yet)."""
+
+        def answered_on(day: date) -> bool:
+            start, end = _local_day_bounds(day)
+            query = "SELECT 1 FROM answers WHERE answered_at >= ? AND answered_at < ? LIMIT 1"
+            return self.db.execute(query, (start, end)).fetchone() is not None
+
+        day = now.astimezone().date()
+        if not answered_on(day):
+            day -= timedelta(days=1)
+        streak = 0
+        while answered_on(day):
+            streak += 1
+            day -= timedelta(days=1)
+        return streak
+
     def stats(self, now: datetime, questions: Sequence[Question] = ()) -> Stats:
         """Everything `stats` shows, aggregated in SQL; `questions` is the deck's bank (for mastery and coverage)."""
         db = self.db
-        bad = db.execute(
-            "SELECT id, correct FROM answers WHERE typeof(correct) != 'integer' OR correct NOT IN (0, 1) LIMIT 1"
-        ).fetchone()
+        # One pass over a covering index gives every tally (and finds bad rows); what a question is
+        # about (topic, drugs, facts) comes from the deck, or from one of its rows when it left the deck.
+        per_question = db.execute(
+            "SELECT question_id, sum(correct), count(*),"
+            " min(CASE WHEN typeof(correct) = 'integer' AND correct IN (0, 1) THEN NULL ELSE id END)"
+            " FROM answers GROUP BY question_id"
+        ).fetchall()
+        bad = min((row[3] for row in per_question if row[3] is not None), default=None)
         if bad is not None:
-            raise self._bad_row("answers", bad[0], f"correct is {str(bad[1])[:40]!r}, not 0 or 1")
-        sessions = db.execute("SELECT count(DISTINCT session_id) FROM answers").fetchone()[0]
-        answered, correct = db.execute("SELECT count(*), coalesce(sum(correct), 0) FROM answers").fetchone()
-        by_topic = {
-            str(t): (int(c), int(n))
-            for t, c, n in db.execute("SELECT topic, sum(correct), count(*) FROM answers GROUP BY topic ORDER BY topic")
-        }
-        by_drug = _split_groups(db.execute("SELECT drugs, sum(correct), count(*) FROM answers GROUP BY drugs"))
-        by_fact = _split_groups(db.execute("SELECT facts, sum(correct), count(*) FROM answers GROUP BY facts"))
+            value = db.execute("SELECT correct FROM answers WHERE id = ?", (bad,)).fetchone()[0]
+            raise self._bad_row("answers", bad, f"correct is {str(value)[:40]!r}, not 0 or 1")
+        sessions = db.execute(
+            "SELECT count(*) FROM sessions WHERE EXISTS (SELECT 1 FROM answers WHERE session_id = sessions.id)"
+        ).fetchone()[0]
+        live = {q.id: q for q in questions}
+        about: list[tuple[str, str, str, int, int]] = []
+        for qid, c, n, _ in per_question:
+            q = live.get(qid)
+            if q is not None:
+                about.append((q.topic, ",".join(q.drugs), ",".join(q.facts), int(c), int(n)))
+            else:
+                row = db.execute("SELECT topic, drugs, facts FROM answers WHERE question_id = ? LIMIT 1", (qid,))
+                topic, drugs, facts = row.fetchone()
+                about.append((str(topic), str(drugs), str(facts), int(c), int(n)))
+        answered = sum(row[4] for row in about)
+        correct = sum(row[3] for row in about)
+        by_topic = dict(sorted(_split_groups((t, c, n) for t, _, _, c, n in about).items()))
+        by_drug = _split_groups((d, c, n) for _, d, _, c, n in about)
+        by_fact = _split_groups((f, c, n) for _, _, f, c, n in about)
         weakest = sorted(
             ((fact, c, n) for fact, (c, n) in by_fact.items() if c < n),
             key=lambda item: (item[1] / item[2], -item[2], item[0]),
         )[:5]
-        live = {q.id: q for q in questions}
         today = now.astimezone().date()
         local_end = (now.astimezone() + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         forecast = [0] * 7
@@ -439,18 +574,14 @@ class ProgressStore:
             ids = [q.id for q in questions if q.topic == topic]
             seen = [retrievability[i] for i in ids if i in retrievability]
             topics[topic] = TopicMastery(round(sum(seen) / len(ids), 3), len(seen), len(ids))
-        answered_ids = {str(r[0]) for r in db.execute("SELECT DISTINCT question_id FROM answers")}
-        days = {
-            datetime.fromisoformat(str(d)).date()
-            for (d,) in db.execute("SELECT DISTINCT date(answered_at, 'localtime') FROM answers")
-            if d
-        }
+        answered_ids = {str(row[0]) for row in per_question}
         disputed = [
             Disputed(str(q), str(r), str(a))
             for q, r, a in db.execute(
                 "SELECT question_id, response, answered_at FROM answers WHERE disputed = 1 ORDER BY id"
             )
         ]
+        by_source = {str(s): int(n) for s, n in db.execute("SELECT source, count(*) FROM answers GROUP BY source")}
         return Stats(
             sessions=int(sessions),
             answered=int(answered),
@@ -463,9 +594,16 @@ class ProgressStore:
             topics=topics,
             due_forecast=forecast,
             coverage=(len(answered_ids & set(live)), len(live)),
-            streak_days=_streak(days, today),
+            streak_days=self._streak(now),
             disputed=disputed,
+            by_source=by_source,
         )
+
+
+def _local_day_bounds(day: date) -> tuple[str, str]:
+    """The UTC ISO strings that bound a local calendar day (answers are stored in UTC)."""
+    start = datetime.combine(day, datetime.min.time()).astimezone()
+    return _iso(start), _iso(start + timedelta(days=1))
 
 
 def _unavailable(exc: sqlite3.Error) -> bool:
@@ -485,15 +623,6 @@ def _split_groups(rows: Iterable[tuple[object, object, object]]) -> dict[str, tu
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def _streak(days: set[date], today: date) -> int:
-    day = today if today in days else today - timedelta(days=1)
-    streak = 0
-    while day in days:
-        streak += 1
-        day -= timedelta(days=1)
-    return streak
-
-
 def _card_id(question_id: str) -> int:
     return int(question_id[1:13], 16)
 
@@ -506,6 +635,7 @@ def stats_json(stats: Stats) -> str:
         {
             "sessions": stats.sessions,
             "answered": stats.answered,
+            "by_source": {str(s): stats.by_source.get(s, 0) for s in AnswerSource},
             "correct": stats.correct,
             "accuracy": round(stats.correct / stats.answered, 3) if stats.answered else None,
             "by_topic": block(stats.by_topic),

@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidContent, Problem, UsageError
-from .facts import Deck, Fact, PartialDate, normalize
+from .facts import Deck, Fact, PartialDate, answer_span, normalize
 
 if TYPE_CHECKING:
     from .templates import Template
@@ -92,7 +91,7 @@ class Question:
     note: str = ""
     """The fact's note, as appended to `explanation` (single-fact questions)."""
     caveats: tuple[str, ...] = ()
-    """The facts' caveats, each appended to `explanation` after 'Caution: '."""
+    """The facts' caveats as appended to `explanation` ('Caution: ...' or 'Caution (drug): ...')."""
 
 
 def lettered_answer(q: Question, separator: str = ". ") -> str:
@@ -120,6 +119,11 @@ class _Truth:
             self.by_attribute.setdefault(fact.attribute, []).append(fact)
         self._not_false: dict[tuple[str, str], frozenset[str]] = {}
         self._holding: dict[tuple[str, str, tuple[str, ...]], frozenset[str]] = {}
+        self._texts: dict[tuple[str, str], list[str]] = {}
+        self._candidates: dict[tuple[str, str], list[str]] = {}
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """Tags by (template id, topic, drugs...), made once."""
         self.holders: dict[tuple[str, str], set[str]] = {}
         self.values: dict[str, list[str]] = {}
         first_seen: dict[str, dict[str, str]] = {}
@@ -147,6 +151,30 @@ class _Truth:
             self._not_false[key] = frozenset(forms)
         return self._not_false[key]
 
+    def texts(self, subject: str, attribute: str) -> list[str]:
+        """The subject's values as text, built once per (subject, attribute) and shared (the sandbox
+        forbids templates to modify a list)."""
+        key = (subject, attribute)
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = [f.text for f in self.of(subject, attribute)]
+        return found
+
+    def candidates(self, subject: str, attribute: str) -> list[str]:
+        """The attribute's values that may be called false for the subject, in `values` order, once
+        per (subject, attribute): the full scan when sampling finds too few, never once per fact."""
+        key = (subject, attribute)
+        found = self._candidates.get(key)
+        if found is None:
+            mine = self.not_false(subject, attribute)
+            found = self._candidates[key] = [v for v in self.values.get(attribute, []) if normalize(v) not in mine]
+        return found
+
+    def shared(self, items: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple object for equal tuples (tags, drugs, sources): a million questions repeat a few
+        thousand of them, and each copy costs memory (and cache space) for nothing."""
+        return self._shared.setdefault(items, items)
+
     def holding(self, fact: Fact) -> frozenset[str]:
         """Subjects for which the fact's value (or an alias of it) may be true."""
         key = (fact.attribute, display(fact), fact.aliases)
@@ -164,11 +192,19 @@ def _rng(question: str, salt: int = 0) -> random.Random:
     return random.Random(int(question[1:], 16) * 1_000_003 + salt)
 
 
-def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> list[str] | None:
+def pick(
+    key: str,
+    pool: Sequence[str],
+    ok: Callable[[str], bool],
+    n: int,
+    candidates: Callable[[], Sequence[str]] | None = None,
+) -> list[str] | None:
     """n distinct (after normalising) members of `pool` that satisfy `ok`, chosen by `key`.
 
     Deterministic for a given key and pool order. Large pools are sampled rather than
-    filtered whole, so choosing stays cheap when a deck has thousands of drugs.
+    filtered whole, so choosing stays cheap when a deck has thousands of drugs. When
+    sampling finds too few, the whole pool is filtered, or `candidates()` when given: the
+    pool's members that can pass `ok` (same order), computed once and shared by many calls.
     """
     rng = _rng(key)
     if len(pool) > 64:
@@ -180,7 +216,7 @@ def pick(key: str, pool: Sequence[str], ok: Callable[[str], bool], n: int) -> li
                 if len(chosen) == n:
                     return list(chosen.values())
     unique: dict[str, str] = {}
-    for candidate in pool:
+    for candidate in pool if candidates is None else candidates():
         if ok(candidate):
             unique.setdefault(normalize(candidate), candidate)
     if len(unique) < n:
@@ -196,33 +232,70 @@ def display(fact: Fact) -> str:
 
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
-    """Every question the templates make from the deck, in template then fact order."""
-    from jinja2 import TemplateError
+    """Every question the templates make from the deck, in template then fact order.
+
+    Raises InvalidContent with one problem per failing template (a render error, a budget
+    exceeded, a duplicate question id), all templates tried.
+    """
+    out: list[Question] = []
+    _each_question(deck, templates, seed, out.append)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What `check` reports about the questions, gathered without keeping them."""
+
+    count: int
+    """How many questions the templates make."""
+    kinds: dict[str, int]
+    """Questions per kind."""
+    used: frozenset[str]
+    """Ids of the facts some question is built from."""
+
+
+def survey(deck: Deck, templates: Iterable[Template], seed: int = 0) -> Survey:
+    """Validate by generating every question, keeping only counts: memory stays that of the deck."""
+    kinds: dict[str, int] = dict.fromkeys(("mcq", "tf", "cloze", "typed"), 0)
+    used: set[str] = set()
+
+    def take(question: Question) -> None:
+        kinds[question.kind] += 1
+        used.update(question.facts)
+
+    _each_question(deck, templates, seed, take)
+    return Survey(sum(kinds.values()), kinds, frozenset(used))
+
+
+def _each_question(deck: Deck, templates: Iterable[Template], seed: int, emit: Callable[[Question], Any]) -> None:
+    from .templates import TemplateLimit, describe_error, render_budget
 
     truth = _Truth(deck)
     problems: list[Problem] = []
-    out: list[Question] = []
     seen: set[str] = set()
-    for template in templates:
-        try:
-            for question in _questions(template, deck, truth, seed):
-                if question.id in seen:
-                    raise InvalidContent(
-                        [
-                            Problem(
-                                template.path,
-                                template.line,
-                                f"templates[{template.id}]: makes two questions with id {question.id}",
-                            )
-                        ]
-                    )
-                seen.add(question.id)
-                out.append(question)
-        except TemplateError as exc:
-            problems.append(Problem(template.path, template.line, f"templates[{template.id}]: Jinja2 error: {exc}"))
+    with render_budget() as next_template:
+        for template in templates:
+            next_template()
+            try:
+                for question in _questions(template, deck, truth, seed):
+                    if question.id in seen:
+                        raise InvalidContent(
+                            [
+                                Problem(
+                                    template.path,
+                                    template.line,
+                                    f"template {template.id}: makes two questions with id {question.id}",
+                                )
+                            ]
+                        )
+                    seen.add(question.id)
+                    emit(question)
+            except InvalidContent as exc:
+                problems.extend(exc.problems)
+            except TemplateLimit as exc:  # the time budget ran out between two renders
+                problems.append(Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}"))
     if problems:
         raise InvalidContent(problems)
-    return tuple(out)
 
 
 def _facts_for(template: Template, truth: _Truth) -> list[Fact]:
@@ -274,19 +347,22 @@ class _Maker:
             "blank": BLANK,
             "statement": "",
             "fact_date": fact.value.human() if isinstance(fact.value, PartialDate) else fact.text,
+            "fact_when": fact.value.when() if isinstance(fact.value, PartialDate) else "",
             "date": fact.date.human() if fact.date else "",
-            "all_values": [f.text for f in self.truth.of(fact.subject, fact.attribute)],
+            "when": fact.date.when() if fact.date else "",
+            "all_values": self.truth.texts(fact.subject, fact.attribute),
             "class_name": self.deck.class_name,
             "timeline": "",
             "fact": {
                 "note": fact.note,
                 "hint": fact.hint,
+                "scope": fact.scope,
                 "caveat": fact.caveat,
                 "answer": fact.answer,
                 "question": fact.question,
                 "false_statement": fact.false_statement,
                 "erroneous": fact.erroneous,
-                "erroneous_source": fact.erroneous_source,
+                "erroneous_source": (self.deck.sources[fact.erroneous_source].title if fact.erroneous_source else ""),
                 "date": fact.date.human() if fact.date else "",
                 "confidence": fact.confidence,
             },
@@ -294,13 +370,20 @@ class _Maker:
         ctx.update(extra)
         return ctx
 
-    def explanation(self, facts: list[Fact], ctx: dict[str, Any]) -> tuple[str, str, str, tuple[str, ...]]:
+    def explanation(
+        self, facts: list[Fact], ctx: dict[str, Any], *, note: bool = True
+    ) -> tuple[str, str, str, tuple[str, ...]]:
         """(explanation, reason, note, caveats): the whole text and its parts, kept apart for the cards."""
         reason = render(self.t.explanation, ctx)
-        note = facts[0].note if len(facts) == 1 else ""
-        caveats = tuple(f.caveat for f in facts if f.caveat)
-        parts = [reason, note, *(f"Caution: {c}" for c in caveats)]
-        return " ".join(p for p in parts if p), reason, note, caveats
+        kept_note = facts[0].note if note and len(facts) == 1 else ""
+        several = len({f.subject for f in facts}) > 1
+        caveats = []
+        for f in facts:
+            if f.caveat:  # with several drugs, say which one the caveat is about
+                whom = f" ({self.deck.subject_name(f.subject).lower()})" if several else ""
+                caveats.append(f"Caution{whom}: {f.caveat}")
+        parts = [reason, kept_note, *caveats]
+        return " ".join(p for p in parts if p), reason, kept_note, tuple(caveats)
 
     def build(
         self,
@@ -315,6 +398,7 @@ class _Maker:
         cloze: str = "",
         subject: str | None = None,
         drugs: Iterable[str] | None = None,
+        note: bool = True,
     ) -> Question:
         kind = self.t.kind
         options: tuple[str, ...] = ()
@@ -329,30 +413,40 @@ class _Maker:
         subject = subject or facts[0].subject
         if drugs is None:
             drugs = [f.subject for f in facts if f.subject != self.deck.class_subject]
-        drugs = tuple(dict.fromkeys(drugs))
+        shared = self.truth.shared
+        drugs = shared(tuple(dict.fromkeys(drugs)))
         topic = self.t.topic or facts[0].topic
-        prefix = self.deck.tag_prefix
-        tags = (
-            f"{prefix}::topic::{topic}",
-            f"{prefix}::kind::{kind}",
-            *(f"{prefix}::drug::{d}" for d in drugs),
-            *(f"{prefix}::{tag}" for tag in self.t.tags),
-        )
-        sources = tuple(dict.fromkeys(s for f in facts for s in f.sources))
+        tag_key = (self.t.id, topic, *drugs)
+        tags = self.truth.tag_sets.get(tag_key)
+        if tags is None:
+            prefix = self.deck.tag_prefix
+            tags = self.truth.tag_sets[tag_key] = (
+                f"{prefix}::topic::{topic}",
+                f"{prefix}::kind::{kind}",
+                *(f"{prefix}::drug::{d}" for d in drugs),
+                *(f"{prefix}::{tag}" for tag in self.t.tags),
+            )
+        sources = shared(tuple(dict.fromkeys(s for f in facts for s in f.sources)))
         typed = kind in ("typed", "cloze")
+        if prompt is None:
+            prompt = render(self.t.prompt, ctx)
+        if not prompt:
+            from .templates import template_problem
+
+            raise template_problem(self.t.prompt, "renders to nothing")
         reverse_prompt = reverse_answer = ""
         if self.t.reverse is not None and len(facts) == 1:
             fact = facts[0]
             if len(self.truth.of(fact.subject, fact.attribute)) == 1:
                 reverse_prompt, reverse_answer = render(self.t.reverse, ctx), display(fact)
-        explanation, reason, note, caveats = self.explanation(facts, ctx)
+        explanation, reason, kept_note, caveats = self.explanation(facts, ctx, note=note)
         return Question(
             id=qid,
             template=self.t.id,
             kind=kind,
             topic=topic,
             subject=subject,
-            prompt=prompt if prompt is not None else render(self.t.prompt, ctx),
+            prompt=prompt,
             options=options,
             answer=answer,
             answer_index=index,
@@ -369,7 +463,7 @@ class _Maker:
             answer_type=facts[0].answer_type if typed and len(facts) == 1 else "",
             key_terms=_unique(*facts[0].key_terms) if typed and len(facts) == 1 else (),
             reason=reason,
-            note=note,
+            note=kept_note,
             caveats=caveats,
         )
 
@@ -377,12 +471,14 @@ class _Maker:
         self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None
     ) -> list[str] | None:
         """n values of the same attribute, held by other subjects and false for this one."""
-        mine = self.truth.not_false(fact.subject, fact.attribute) | {normalize(display(fact))}
+        # not_false holds the fact's own value: the subject's facts are all in it
+        subject, attribute = fact.subject, fact.attribute
+        mine = self.truth.not_false(subject, attribute)
 
         def ok(value: str) -> bool:
             return normalize(value) not in mine and not (exclude and exclude(value))
 
-        return pick(key, self.truth.values.get(fact.attribute, []), ok, n)
+        return pick(key, self.truth.values.get(attribute, []), ok, n, lambda: self.truth.candidates(subject, attribute))
 
     def wrong_subjects(self, fact: Fact, key: str, n: int = 3) -> list[str] | None:
         """n drugs for which the fact's value is false."""
@@ -391,8 +487,12 @@ class _Maker:
 
     def cloze_pair(self, text: str, answer: str, ctx: dict[str, Any]) -> tuple[str, str]:
         """(prompt with a blank, Anki cloze text) from a template whose `blank` marks the gap."""
-        marker = "\u0000BLANK\u0000"
+        marker = "\ue000BLANK\ue001"  # private-use characters: no control character in any render
         with_marker = render(self.t.prompt, {**ctx, "blank": marker, "statement": text.replace(BLANK, marker)})
+        if marker not in with_marker:
+            from .templates import template_problem
+
+            raise template_problem(self.t.prompt, "a cloze prompt must show the blank ({{ blank }} or {{ statement }})")
         return with_marker.replace(marker, BLANK), with_marker.replace(marker, "{{c1::" + answer + "}}")
 
     # -- one question per fact ----------------------------------------------------------
@@ -439,7 +539,9 @@ class _Maker:
                 used.add((fact.subject, fact.attribute, normalize(text)))
                 other = self.truth.value_fact[(fact.attribute, normalize(text))]
                 false_id = question_id(t.id, fact.id, "false", other.id)
-                yield self.build(false_id, [fact], {**ctx, "value": text}, "False")
+                # a text fact's note is about its own value, not the false one: leave it out
+                same_value = self.deck.attributes[fact.attribute].type != "text"
+                yield self.build(false_id, [fact], {**ctx, "value": text}, "False", note=same_value)
         else:
             accepted = fact.aliases if t.ask == "value" else ()
             prompt, cloze = self.cloze_pair("", answer, ctx) if t.kind == "cloze" else (None, "")
@@ -460,7 +562,9 @@ class _Maker:
     def statement(self, fact: Fact) -> Iterator[Question]:
         t = self.t
         value = fact.text
-        statement = re.sub(re.escape(fact.answer), BLANK, value, count=1, flags=re.IGNORECASE)
+        span = answer_span(value, fact.answer)
+        assert span is not None, "the loader checks that the answer is in the value as whole words"
+        statement = value[: span[0]] + BLANK + value[span[1] :]
         ctx = self.context(fact, answer=fact.answer, statement=statement, value=value)
         qid = question_id(t.id, fact.id)
         if t.kind == "mcq":
@@ -470,15 +574,18 @@ class _Maker:
             if wrong is not None:
                 yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong)
         elif t.kind == "tf":
-            yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
+            # one statement per fact: its authored false statement when it has one (the true
+            # statement is already what the multiple-choice and cloze questions ask), else the fact
             if fact.false_statement:
                 false_ctx = {**ctx, "value": fact.false_statement}
                 yield self.build(question_id(t.id, fact.id, "false"), [fact], false_ctx, "False")
+            else:
+                yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
         elif t.kind == "cloze":
             prompt, cloze = self.cloze_pair(statement, fact.answer, ctx)
-            yield self.build(qid, [fact], ctx, fact.answer, prompt=prompt, cloze=cloze)
+            yield self.build(qid, [fact], ctx, fact.answer, accepted=fact.aliases, prompt=prompt, cloze=cloze)
         else:
-            yield self.build(qid, [fact], ctx, fact.answer)
+            yield self.build(qid, [fact], ctx, fact.answer, accepted=fact.aliases)
 
     # -- one question per subject: any of its values is accepted -------------------------
     def group(self, facts: list[Fact]) -> Iterator[Question]:
@@ -535,11 +642,13 @@ class _Maker:
             assert isinstance(first, PartialDate) and isinstance(second, PartialDate)
             return first.surely_before(second)
 
+        asked: set[str] = set()  # one question per winner: the others would ask the same thing again
         for combo in _groups_of_four(single):
             winners = [f for f in combo if all(beats(f, o) for o in combo if o is not f)]
-            if len(winners) != 1:
+            if len(winners) != 1 or winners[0].id in asked:
                 continue
             winner = winners[0]
+            asked.add(winner.id)
             qid = question_id(self.t.id, *(f.id for f in combo))
             timeline = "; ".join(f"{self.deck.subject_name(f.subject)} {display(f)}" for f in sorted(combo, key=_when))
             name = self.deck.subject_name(winner.subject)
@@ -624,3 +733,39 @@ def select(
 def unused_facts(deck: Deck, bank: Iterable[Question]) -> list[Fact]:
     used = {fid for q in bank for fid in q.facts}
     return [f for f in deck.facts if f.id not in used]
+
+
+def source_usage(deck: Deck, bank: Iterable[Question]) -> list[dict[str, Any]]:
+    """Per source, in registry order: what it is and how much of the deck rests on it.
+
+    `facts` and `questions` count those citing it; `sole_facts` and `sole_questions` those
+    for which it is the only primary source (so removing it would leave them unsupported).
+    """
+    from .facts import split_ref
+
+    def primaries(refs: Iterable[str]) -> set[str]:
+        return {split_ref(r)[0] for r in refs if deck.source(r).primary}
+
+    usage = {sid: {"facts": 0, "sole_facts": 0, "questions": 0, "sole_questions": 0} for sid in deck.sources}
+    for items, key in (((f.sources for f in deck.facts), "facts"), ((q.sources for q in bank), "questions")):
+        for refs in items:
+            cited = {split_ref(r)[0] for r in refs}
+            sole = primaries(refs)
+            for sid in cited:
+                usage[sid][key] += 1
+                if len(sole) == 1 and sid in sole:
+                    usage[sid][f"sole_{key}"] += 1
+    return [
+        {
+            "id": source.id,
+            "kind": source.kind,
+            "primary": source.primary,
+            "title": source.title,
+            "url": source.url,
+            "application": source.application,
+            "product": source.product,
+            "revised": source.revised,
+            **usage[source.id],
+        }
+        for source in deck.sources.values()
+    ]

@@ -2,26 +2,50 @@
 
 Templates are YAML data. Their text parts are Jinja2, rendered in a
 SandboxedEnvironment with StrictUndefined, so a template can neither reach Python
-internals nor silently print an empty variable.
+internals nor silently print an empty variable. A template is hostile until checked:
+
+- it cannot load other templates (`include`, `import`, `extends` are refused on load),
+  nor use the `random` filter or string formatting (`format`, `%`, `str.format`);
+- every value it computes (operators, concatenation, filters, method calls, block and
+  macro output) is at most LIMIT characters (or items, or LIMIT_BITS for numbers), checked
+  before the work where the work could be larger than its inputs;
+- a render may take RENDER_SECONDS, and a template's renders on average RENDER_AVERAGE
+  seconds each (a SIGALRM tick checks both while questions are generated, on the main
+  thread of Unix systems); a template with loops or macros may print at most LIMIT
+  characters, counted as it prints;
+- whatever goes wrong while rendering becomes one located problem,
+  `path:line: template <id>: field: what`, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
+import math
+import re
+import signal
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2 import Template as JinjaTemplate
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidContent, Problem
 from .facts import Deck, _Reader
-from .yamlio import LineMap, load_yaml
+from .yamlio import LineMap, control_character, load_yaml
 
 KINDS = ("mcq", "tf", "cloze", "typed")
 ASKS = ("value", "subject", "not_subject", "earliest", "latest", "statement", "date")
-FACT_FIELDS = ("hint", "date", "answer", "question", "distractors", "false_statement", "note", "caveat")
+FACT_FIELDS = ("hint", "date", "answer", "question", "distractors", "false_statement", "note", "caveat", "scope")
 # Which asks each kind supports.
 _ALLOWED = {
     "mcq": {"value", "subject", "not_subject", "earliest", "latest", "statement"},
@@ -30,7 +54,204 @@ _ALLOWED = {
     "typed": {"value", "subject", "statement", "date"},
 }
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+LIMIT = 1_000_000
+"""The most characters (or list items) any value a template computes, or prints, may have."""
+LIMIT_BITS = 100_000
+"""The largest whole number a template may compute, in bits."""
+SOURCE_LIMIT = 10_000
+"""The longest template text (prompt, explanation, reverse), in characters."""
+RENDER_SECONDS = 1.0
+"""Time budget of one render."""
+RENDER_AVERAGE = 0.002
+"""Time budget of a template's renders on average (plus RENDER_SECONDS), in seconds."""
+TICK = 0.05
+"""How often the time budget is checked, in seconds."""
+_GUARDED_NODES = 100  # larger templates, or any with loops or macros, also count what they print
+_FORBIDDEN_FILTERS = {
+    "random": "the 'random' filter is not allowed (a question must read the same on every run)",
+    "format": "the 'format' filter is not allowed (write the text around the variables instead)",
+    "pprint": "the 'pprint' filter is not allowed (it is for debugging; name the field to print)",
+}
+_FORBIDDEN_TAGS = {
+    nodes.Extends: "extends",
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "from ... import",
+}
+# Filters that never make a value larger than their input (or than a small constant): unchecked.
+_FLAT_FILTERS = {
+    "lower", "upper", "capitalize", "title", "trim", "length", "count", "first", "last", "default", "d",
+    "wordcount", "reverse", "unique", "min", "max", "abs", "int", "float", "striptags", "sort", "dictsort",
+}  # fmt: skip
+_STR_METHODS = {
+    "capitalize", "casefold", "count", "endswith", "find", "index", "isalnum", "isalpha", "isascii", "isdecimal",
+    "isdigit", "islower", "isnumeric", "isspace", "istitle", "isupper", "lower", "lstrip", "partition",
+    "removeprefix", "removesuffix", "rfind", "rindex", "rpartition", "rsplit", "rstrip", "split", "splitlines",
+    "startswith", "strip", "swapcase", "title", "upper", "replace", "join", "center", "ljust", "rjust", "zfill",
+}  # fmt: skip
+_METHODS: dict[type, set[str]] = {
+    str: _STR_METHODS,
+    list: {"count", "index", "copy"},
+    tuple: {"count", "index"},
+    dict: {"get", "keys", "values", "items", "copy"},
+}
+_ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+class TemplateLimit(Exception):
+    """A template went over one of its budgets (size, time) or used something refused."""
+
+
+def _sized(value: Any) -> Any:
+    """The value, when it is within LIMIT; TemplateLimit otherwise."""
+    if isinstance(value, (str, list, tuple, dict)) and len(value) > LIMIT:
+        raise TemplateLimit(f"makes a value of {len(value):,} characters or items (at most {LIMIT:,})")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > LIMIT_BITS:
+        raise TemplateLimit(f"makes a number of {value.bit_length():,} bits (at most {LIMIT_BITS:,})")
+    return value
+
+
+def _expect(size: int) -> None:
+    """Refuse work whose result would be larger than LIMIT, before doing it."""
+    if size > LIMIT:
+        raise TemplateLimit(f"would make a value of {size:,} characters or items (at most {LIMIT:,})")
+
+
+def _check_numbers(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    for arg in (*args, *kwargs.values()):
+        if isinstance(arg, int) and not isinstance(arg, bool) and abs(arg) > LIMIT:
+            raise TemplateLimit(f"{arg:,} is too large a number for a width or count (at most {LIMIT:,})")
+
+
+def _text_length(value: Any) -> int:
+    return len(value) if isinstance(value, str) else len(str(value))
+
+
+def _checked_join(parts: Any) -> str:
+    """`str_join` and `concat` of the sandbox: the result's size is checked before it is made."""
+    texts = [part if isinstance(part, str) else str(part) for part in parts]
+    _expect(sum(map(len, texts)))
+    return "".join(texts)
+
+
+def _replace_size(text: str, old: str, new: str, count: int = -1) -> int:
+    hits = text.count(old) if count is None or count < 0 else min(count, text.count(old))
+    return len(text) + hits * max(0, len(new) - len(old))
+
+
+def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, with its numeric arguments and its result's size checked (and its input, where the
+    result can be a multiple of it)."""
+
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_numbers(args, kwargs)
+        texts = [a for a in (*args, *kwargs.values()) if isinstance(a, str)]
+        if name == "replace" and len(texts) >= 3:
+            _expect(_replace_size(texts[0], texts[1], texts[2]))
+        elif name in ("indent", "wordwrap") and texts:
+            _expect(len(texts[0]) * (1 + sum(map(len, texts[1:])) + 1))
+        elif name == "join":
+            items = [a for a in args if isinstance(a, (list, tuple)) or isinstance(a, types.GeneratorType)]
+            if items:
+                values = list(items[0])
+                sep = kwargs.get("d", texts[0] if texts else "")
+                _expect(sum(map(_text_length, values)) + len(values) * len(str(sep)))
+                args = tuple(values if a is items[0] else a for a in args)
+        return _sized(func(*args, **kwargs))
+
+    return guarded
+
+
+def _refuse_format(*args: Any, **kwargs: Any) -> str:
+    raise SecurityError("string formatting (str.format) is not allowed in templates")
+
+
+class _Generator(CodeGenerator):
+    """Jinja2's code generator, with `a ~ b` concatenation size-checked."""
+
+    @optimizeconst
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.checked_join((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class _Undefined(StrictUndefined):
+    """StrictUndefined that also fails when printed inside a list (`map(attribute='typo')`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        self._fail_with_undefined_error()
+
+
+class CompiledText(JinjaTemplate):
+    """A compiled template text that knows where it came from."""
+
+    where: tuple[str, int, str, str] = ("", 0, "", "")
+    """(file, line of the field, template id, field name)."""
+    guarded: bool = False
+    """True when it has loops or macros, or is large: what it prints is counted as it prints."""
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, with every value size-checked and nothing non-deterministic."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _Generator
+    template_class = CompiledText
+    concat = staticmethod(_checked_join)
+    checked_join = staticmethod(_checked_join)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        numbers = (int, float)
+        if operator == "**" and isinstance(left, int) and isinstance(right, int):
+            if right > 0 and abs(left) > 1 and right * abs(left).bit_length() > LIMIT_BITS:
+                raise TemplateLimit(f"{left} ** {right} is too large a number (at most {LIMIT_BITS:,} bits)")
+        elif operator == "*":
+            if isinstance(left, int) and isinstance(right, int):
+                if left.bit_length() + right.bit_length() > LIMIT_BITS:
+                    raise TemplateLimit(f"a product of more than {LIMIT_BITS:,} bits")
+            elif isinstance(left, int) and hasattr(right, "__len__"):
+                _expect(left * len(right))
+            elif isinstance(right, int) and hasattr(left, "__len__"):
+                _expect(right * len(left))
+        elif operator == "+" and hasattr(left, "__len__") and hasattr(right, "__len__"):
+            _expect(len(left) + len(right))
+        elif operator == "%" and not (isinstance(left, numbers) and isinstance(right, numbers)):
+            raise SecurityError("string formatting (%) is not allowed in templates")
+        return _sized(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - as in Jinja2
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(__obj, types.BuiltinMethodType) and owner is not None:
+            allowed = next((names for kind, names in _METHODS.items() if isinstance(owner, kind)), None)
+            name = __obj.__name__
+            if allowed is None or name not in allowed:
+                raise SecurityError(f"the method '{name}' is not allowed in templates")
+            _check_numbers(args, kwargs)
+            if name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+                _expect(_replace_size(owner, args[0], args[1]))
+            elif name == "join" and args:
+                values = list(args[0])
+                _expect(sum(map(_text_length, values)) + len(values) * len(owner))
+                args = (values, *args[1:])
+        return _sized(super().call(__context, __obj, *args, **kwargs))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        return _refuse_format if super().wrap_str_format(value) is not None else None
+
+
+_ENV = _Sandbox(undefined=_Undefined, autoescape=False, keep_trailing_newline=False)
+for _name in list(_ENV.filters):
+    if _name in _FORBIDDEN_FILTERS:
+        del _ENV.filters[_name]
+    elif _name not in _FLAT_FILTERS:
+        _ENV.filters[_name] = _guard_filter(_name, _ENV.filters[_name])
+_ENV.globals.clear()  # renders see only their context; nothing from outside (range, lipsum, cycler ...)
 
 
 @dataclass(frozen=True)
@@ -45,11 +266,11 @@ class Template:
     """What is asked: value, subject, not_subject, earliest, latest, statement or date."""
     attributes: tuple[str, ...]
     """The attributes whose facts it applies to."""
-    prompt: JinjaTemplate
+    prompt: CompiledText
     """Compiled prompt text."""
-    explanation: JinjaTemplate
+    explanation: CompiledText
     """Compiled explanation text (the fact's note and caveat are appended)."""
-    reverse: JinjaTemplate | None
+    reverse: CompiledText | None
     """Optional prompt of a reverse card (Anki), used when the subject has a single value."""
     tags: tuple[str, ...]
     """Extra tags for its questions."""
@@ -67,10 +288,108 @@ class Template:
     """Line where it starts."""
 
 
-def render(template: JinjaTemplate, context: dict[str, Any]) -> str:
-    """Render with `context` as the whole namespace (shared: no copy, no Jinja globals), spaces folded."""
-    text = "".join(template.root_render_func(template.new_context(context, shared=True)))
-    return " ".join(text.split())
+class _Clock:
+    """The time budget of the render under way (checked by the SIGALRM tick)."""
+
+    deadline = math.inf
+    """When the render under way must have finished (monotonic seconds); inf between renders."""
+    started = math.inf
+    """When the current template's first render started."""
+    renders = 0
+    """Renders of the current template so far."""
+
+
+def _tick(signum: int, frame: types.FrameType | None) -> None:
+    now = time.monotonic()
+    if now > _Clock.deadline:
+        _Clock.deadline = math.inf
+        raise TemplateLimit(f"took longer than {RENDER_SECONDS:g} s to render")
+    if _Clock.deadline < math.inf and now - _Clock.started > RENDER_SECONDS + RENDER_AVERAGE * _Clock.renders:
+        _Clock.deadline = math.inf
+        raise TemplateLimit(f"renders too slowly (more than {RENDER_AVERAGE * 1000:g} ms each on average)")
+
+
+@contextmanager
+def render_budget() -> Iterator[Callable[[], None]]:
+    """Check the time budget while the block renders; yields the function that starts a new template.
+
+    A no-op where there are no interval timers (Windows) or off the main thread.
+    """
+
+    def next_template() -> None:
+        _Clock.started, _Clock.renders = time.monotonic(), 0
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield next_template
+        return
+    previous = signal.signal(signal.SIGALRM, _tick)
+    signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+    try:
+        yield next_template
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        _Clock.deadline = math.inf
+
+
+def render(template: CompiledText, context: dict[str, Any]) -> str:
+    """Render with `context` as the whole namespace (shared: no copy, no Jinja globals), spaces folded.
+
+    Raises InvalidContent naming the template and field for anything that goes wrong.
+    """
+    _Clock.deadline = time.monotonic() + RENDER_SECONDS
+    _Clock.renders += 1
+    try:
+        chunks = template.root_render_func(template.new_context(context, shared=True))
+        text = _counted(chunks) if template.guarded else "".join(chunks)
+    except Exception as exc:  # noqa: BLE001 - anything a template does wrong is the template's problem
+        raise render_problem(template, exc) from None
+    finally:
+        _Clock.deadline = math.inf
+    text = " ".join(text.split())
+    if not text.isprintable() and control_character(text):
+        raise template_problem(template, f"prints control character {control_character(text)}")
+    if "0x" in text and _ADDRESS.search(text):
+        raise template_problem(template, "prints a Python object (add |list or |join, or name a field)")
+    return text
+
+
+def _counted(chunks: Iterator[str]) -> str:
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > LIMIT:
+            raise TemplateLimit(f"prints more than {LIMIT:,} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def template_problem(template: CompiledText, message: str, line: int = 1) -> InvalidContent:
+    """The error for a problem in one text of a template, at `line` of that text."""
+    path, first, template_id, field = template.where
+    return InvalidContent([Problem(path, first + line - 1, f"template {template_id}: {field}: {message}")])
+
+
+def render_problem(template: CompiledText, exc: BaseException) -> InvalidContent:
+    """A located, one-line problem for an exception raised while rendering."""
+    import traceback
+
+    line = 1
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == "<template>" and frame.lineno is not None:
+            line = template.get_corresponding_lineno(frame.lineno)
+    return template_problem(template, describe_error(exc), line)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about what went wrong, for people writing templates."""
+    if isinstance(exc, (TemplateLimit, TemplateError)):
+        return str(exc.message if isinstance(exc, TemplateError) and exc.message else exc)
+    if isinstance(exc, RecursionError):
+        return "recursion too deep (a macro that calls itself without end?)"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def load_templates(path: Path | str, deck: Deck) -> tuple[Template, ...]:
@@ -122,6 +441,47 @@ def load_templates(path: Path | str, deck: Deck) -> tuple[Template, ...]:
     return tuple(templates)
 
 
+def _compile(source: str, where: tuple[str, int, str, str], problems: list[Problem]) -> CompiledText | None:
+    """Parse, check and compile one template text; None (and a problem) when it cannot be used."""
+    path, first, template_id, field = where
+
+    def problem(message: str, line: int = 1) -> None:
+        problems.append(Problem(path, first + line - 1, f"template {template_id}: {field}: {message}"))
+
+    if len(source) > SOURCE_LIMIT:
+        problem(f"longer than {SOURCE_LIMIT:,} characters")
+        return None
+    try:
+        tree = _ENV.parse(source)
+        refused = [
+            (node.lineno, f"'{tag}' is not allowed: a template cannot load other templates")
+            for kind, tag in _FORBIDDEN_TAGS.items()
+            for node in tree.find_all(kind)
+        ]
+        refused += [
+            (node.lineno, _FORBIDDEN_FILTERS[node.name])
+            for node in tree.find_all((nodes.Filter, nodes.Test))
+            if isinstance(node, nodes.Filter) and node.name in _FORBIDDEN_FILTERS
+        ]
+        for line, message in sorted(set(refused)):
+            problem(message, line)
+        if refused:
+            return None
+        count = sum(1 for _ in tree.find_all(nodes.Node))
+        loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock)))
+        text = _ENV.from_string(tree)
+    except TemplateSyntaxError as exc:
+        problem(f"Jinja2 error: {exc.message}", max(exc.lineno, 1))
+        return None
+    except Exception as exc:  # noqa: BLE001 - a template too deep or too large to compile is still a problem
+        problem(f"cannot compile: {describe_error(exc)}")
+        return None
+    assert isinstance(text, CompiledText)
+    text.where = where
+    text.guarded = loops or count > _GUARDED_NODES
+    return text
+
+
 def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: list[Problem]) -> Template | None:
     name = entry.get("id") if isinstance(entry.get("id"), str) else index
     r = _Reader(entry, path, f"templates[{name}]", problems)
@@ -140,6 +500,9 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     if "reverse" in entry:
         texts["reverse"] = r.get("reverse", str, default="")
     r.finish()
+    for key in ("prompt", "reverse"):
+        if key in entry and entry[key] is not None and key in texts and not texts[key].strip():
+            r.problem(key, "must not be empty")
     if kind and kind not in KINDS:
         r.problem("kind", f"'{kind}' is not one of {', '.join(KINDS)}")
     if ask and ask not in ASKS:
@@ -165,13 +528,16 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         r.problem("per", f"'{per}' is not one of fact, subject")
     if topic and topic not in deck.topics:
         r.problem("topic", f"unknown topic '{topic}'")
-    compiled: dict[str, JinjaTemplate] = {}
+    compiled: dict[str, CompiledText] = {}
     for key, source in texts.items():
-        try:
-            compiled[key] = _ENV.from_string(source)
-        except TemplateSyntaxError as exc:
-            line = entry.line_of(key) + max(exc.lineno - 1, 0)
-            problems.append(Problem(path, line, f"templates[{name}].{key}: Jinja2 error: {exc.message}"))
+        text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
+        if text is not None:
+            compiled[key] = text
+    if kind == "cloze" and "prompt" in compiled:
+        used = find_undeclared_variables(_ENV.parse(texts["prompt"]))
+        if not used & {"blank", "statement"}:
+            wanted = "{{ statement }}" if ask == "statement" else "{{ blank }}"
+            r.problem("prompt", f"a cloze prompt must show the blank: use {wanted}")
     if len(problems) > before:
         return None
     return Template(

@@ -1,0 +1,18 @@
+"""The README's example output is what the commands print today (tools/readme.py runs them)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_output_blocks_are_current() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "readme.py")], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, "README output drifted; run python tools/readme.py --update\n" + done.stdout[-4000:]
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.count("```console") >= 7, "the README's examples are checked console blocks"

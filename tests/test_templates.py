@@ -1,0 +1,65 @@
+"""Template rendering budgets (the hostile corpus in tests/hostile/templates covers the rest)."""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+import snri_quiz.templates as templates
+from snri_quiz.content import bundled_templates, load_content
+from snri_quiz.errors import InvalidContent
+from snri_quiz.facts import load_deck
+from snri_quiz.questions import generate
+from snri_quiz.templates import load_templates, render_budget
+
+from .test_questions import _wide_tiny_deck
+
+SLOW = """templates:
+  - id: slow
+    kind: typed
+    ask: value
+    attribute: indications_us
+    prompt: "{% for a in value * 30 %}{% for b in value * 30 %}{% endfor %}{% endfor %}{{ value }}"
+    explanation: "{{ value }}"
+"""
+
+
+def test_render_budget_restores_the_previous_alarm_handler() -> None:
+    def mine(signum: int, frame: object) -> None:  # pragma: no cover - never called
+        pass
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        with render_budget():
+            assert signal.getsignal(signal.SIGALRM) is not mine
+            assert signal.getitimer(signal.ITIMER_REAL)[1] > 0
+        assert signal.getsignal(signal.SIGALRM) is mine
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_template_slow_on_average_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each render is well inside its own budget, but hundreds of them are not."""
+    monkeypatch.setattr(templates, "RENDER_SECONDS", 0.3)
+    monkeypatch.setattr(templates, "RENDER_AVERAGE", 0.0)
+    deck = load_deck(_wide_tiny_deck(tmp_path, 400))
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "slow.yaml").write_text(SLOW, encoding="utf-8")
+    with pytest.raises(InvalidContent) as caught:
+        generate(deck, load_templates(folder, deck))
+    [problem] = caught.value.problems
+    assert re.fullmatch(
+        r"template slow: (prompt|explanation): renders too slowly \(more than 0 ms each on average\)", problem.message
+    )
+
+
+def test_bundled_templates_take_the_fast_path_and_generate_the_same(tmp_path: Path) -> None:
+    content = load_content()
+    loaded = load_templates(bundled_templates(), content.deck)
+    assert not any(t.prompt.guarded or t.explanation.guarded for t in loaded)
+    assert generate(content.deck, loaded) == content.bank
