@@ -83,7 +83,6 @@ details.sources summary { cursor: pointer; }
 details.sources ol { padding-left: 1.4em; margin: 0.3em 0; }
 details.sources li { margin: 0.2em 0; }
 details.sources a { color: var(--accent); }
-.host { color: var(--muted); }
 .cloze { font-weight: 700; color: var(--accent); }
 input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; padding: 0.3em 0.5em;
   color: var(--fg); background: var(--bg); border: 1px solid var(--muted); border-radius: 6px; }
