@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -23,6 +24,10 @@ def _strip(html: str) -> str:
 def _import(col: Collection, apkg: Path):  # type: ignore[no-untyped-def]
     request = ImportAnkiPackageRequest(package_path=str(apkg), options=ImportAnkiPackageOptions())
     return col.import_anki_package(request).log
+
+
+def _by_guid(col: Collection) -> dict[str, int]:
+    return dict(col.db.all("select guid, id from notes"))
 
 
 @pytest.fixture()
@@ -77,10 +82,89 @@ def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collecti
     front, back = card.question(), card.answer()
     for option in q.options:
         assert option in _strip(front)
-    assert re.search(r'<li class="correct">' + re.escape(q.answer) + "</li>", back)
+    assert "\u2713" not in front and "\u2717" not in front and 'class="right"' not in front
+    marked = re.findall(r'<li class="(right|wrong)"><span class="mark">(.)</span>([^<]*)', back)
+    assert marked == [
+        ("right", "\u2713", o) if i == q.answer_index else ("wrong", "\u2717", o) for i, o in enumerate(q.options)
+    ]
     source = content.deck.source(q.sources[0])
-    assert source.url in back and "Sources:" in _strip(back)
-    assert content.deck.display(q.sources[0]) in _strip(back)
+    toggle = re.search(r'<details class="sources"><summary>Sources \((\d+)\)</summary>(.*?)</details>', back)
+    assert toggle and int(toggle.group(1)) == len(q.sources) == toggle.group(2).count("<li>")
+    title = html.escape(content.deck.display(q.sources[0]), quote=False)
+    assert f'<a href="{source.url}">{title}</a>' in toggle.group(2)
+    assert re.search('<b class="key">' + re.escape(html.escape(q.answer, quote=False)) + "</b>", back, re.I)
+
+
+def test_true_false_backs_give_a_verdict_and_the_true_fact(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    for answer in ("True", "False"):
+        q = next(q for q in content.bank if q.kind == "tf" and q.answer == answer and q.reason)
+        note = collection.get_note(collection.find_notes(f'"Statement:{q.prompt}" Answer:{answer}')[0])
+        back = note.cards()[0].answer()
+        assert f'<span class="verdict is-{answer}">{answer}</span>' in back
+        assert (answer == "False") == ('<div class="truefact"><span class="label">In fact:</span> ' in back)
+    q = next(q for q in content.bank if q.template == "washout-tf" and q.answer == "False")
+    note = collection.get_note(collection.find_notes(f'"Statement:{q.prompt}" Answer:False')[0])
+    fact = content.deck.fact(q.facts[0])
+    truefact = re.search(r'<div class="truefact">(.*?)</div>', note.cards()[0].answer())
+    assert truefact and f'<b class="key">{fact.text}</b>' in truefact.group(1)
+    assert ".verdict.is-True::before" in note.cards()[0].answer()  # a symbol besides the colour
+
+
+def test_backs_never_repeat_what_the_card_shows(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+
+    def words(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+    by_guid = _by_guid(collection)
+
+    cloze = [q for q in content.bank if q.kind == "cloze"]
+    assert len(cloze) > 20
+    echoes = 0
+    for q in cloze:
+        filled = q.prompt.replace("_____", q.answer)
+        echoes += words(filled) in words(q.explanation)  # the engine's text (play, exports) restates it
+        note = collection.get_note(by_guid[note_spec(content.deck, q).guid])
+        explanation = _strip(note["Explanation"])
+        assert words(filled) not in words(explanation), q.id
+        back = note.cards()[0].answer()
+        assert re.search(r'<span class="cloze"[^>]*>' + re.escape(html.escape(q.answer, quote=False)) + "</span>", back)
+    assert echoes > 20  # the cards leave out what most cloze explanations restate
+    dated = [q for q in cloze if q.template in ("first-approval-cloze", "indication-year-cloze")]
+    assert len(dated) > 4
+    for q in dated:  # a restatement whose only news is the full date keeps just the date
+        explanation = _strip(collection.get_note(by_guid[note_spec(content.deck, q).guid])["Explanation"])
+        date = re.search(r"(\d{1,2} )?[A-Z][a-z]+( \d{1,2},)? \d{4}(?=\.$)", q.reason)
+        if date:
+            assert explanation.startswith(f"Full date: {date.group(0)}"), (q.id, explanation)
+        else:
+            assert "Full date" not in explanation and words(q.reason) not in words(explanation), q.id
+    for q in (q for q in content.bank if q.kind == "tf" and q.answer == "True"):
+        note = collection.get_note(by_guid[note_spec(content.deck, q).guid])
+        assert words(q.prompt) not in words(_strip(note["Explanation"])), q.id
+
+
+def test_caveats_are_one_short_line(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    long = next(q for q in content.bank if len(q.caveats) == 1 and len(q.caveats[0]) > 120)
+    back = collection.get_note(_by_guid(collection)[note_spec(content.deck, long).guid]).cards()[0]
+    summary = re.search(r'<details class="caveat"><summary>(.*?)</summary>(.*?)</details>', back.answer())
+    assert summary and len(_strip(summary.group(1))) <= 100 and _strip(summary.group(2))
+    assert len(re.findall(r'<span class="label">Caution[^<]*:</span>', back.answer())) == 1
+
+
+def test_basic_and_reversed_cards_do_not_ask_for_typing(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    notes = collection.find_notes('"note:snri-quiz basic and reversed"')
+    assert notes
+    for note_id in notes:
+        for card in collection.get_note(note_id).cards():
+            assert "type" not in _strip(card.question()).lower() and "[[type:" not in card.question()
 
 
 def test_type_in_cards_show_what_else_is_accepted(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -222,6 +306,63 @@ def test_build_command_prints_path_and_counts(deck_copy: Path, tmp_path: Path) -
     first, *rest = result.stdout.splitlines()
     assert re.fullmatch(rf"Wrote {re.escape(str(tmp_path / 'out' / 'SNRIs.apkg'))} \(\d+ notes, \d+ cards\)", first)
     assert rest and all(line.strip().startswith("SNRIs::Brand names") for line in rest)
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_card_colours_meet_wcag_aa_by_day_and_by_night() -> None:
+    from snri_quiz.anki import CSS
+
+    day_block, night_block = re.findall(r"\{([^{}]*--fg:[^{}]*)\}", CSS)
+    pairs = [
+        ("fg", "bg"), ("muted", "bg"), ("accent", "bg"), ("right", "right-bg"), ("accent", "right-bg"),
+        ("fg", "right-bg"), ("wrong", "bg"), ("wrong", "wrong-bg"), ("warn", "warn-bg"), ("fg", "warn-bg"),
+        ("muted", "note-bg"), ("fg", "note-bg"),
+    ]  # fmt: skip
+    for block in (day_block, night_block):
+        colours = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", block))
+        for fg, bg in pairs:
+            assert _contrast(colours[fg], colours[bg]) >= 4.5, (fg, bg, colours[fg], colours[bg])
+    phone = CSS.split("@media (max-width: 480px)", 1)[1]
+    assert re.search(r"\.card \{ font-size: 18px", phone)
+    for small in (".topic", ".explanation", ".why", "details.sources"):  # set below 1em elsewhere
+        assert re.search(re.escape(small) + r"[^{]*\{ font-size: 16px", phone), small
+
+
+def test_source_titles_are_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+    replace_in(
+        deck_copy / "sources.yaml",
+        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information\n",
+        "title: 'Fetzima <img src=x onerror=alert(1)> & co US prescribing information'\n",
+    )
+    result = build_package(load_content(deck_copy), tmp_path / "dist")
+    _import(collection, result.path)
+    notes = collection.find_notes('"Sources:*onerror*"')
+    assert notes
+    for note_id in notes:
+        back = collection.get_note(note_id).cards()[0].answer()
+        assert "<img" not in back and "Fetzima &lt;img src=x onerror=alert(1)&gt; &amp; co US" in back
+
+
+def test_my_notes_show_on_the_back_only_when_filled(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    for name in ("multiple choice", "true or false", "cloze", "type the answer", "basic and reversed"):
+        note = collection.get_note(sorted(collection.find_notes(f'"note:snri-quiz {name}"'))[0])
+        assert note.keys()[-1] == "My notes" and note["My notes"] == ""
+        assert "mynotes" not in note.cards()[0].answer().split("</style>", 1)[1]
+        note["My notes"] = "my own mnemonic"
+        collection.update_note(note)
+        back = note.cards()[0].answer()
+        assert '<div class="mynotes">my own mnemonic</div>' in back, name
 
 
 def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: Path, tmp_path: Path) -> None:

@@ -41,29 +41,74 @@ def exported(*args: str) -> list[dict]:  # type: ignore[type-arg]
     return json.loads(out)
 
 
+def _pages(path: Path) -> list[str]:
+    return [squash(page.extract_text()) for page in PdfReader(path).pages]
+
+
 def test_pdf_has_every_question_and_key_entry_for_every_form(tmp_path: Path, content: Content) -> None:
     target = tmp_path / "exam.pdf"
     code, _, err = run("export", "--format", "pdf", "--forms", "2", "--count", "20", "--seed", "3", "-o", str(target))
     assert code == 0, err
-    assert err == f"Wrote 20 questions (2 forms) to {target}\n"
-    reader = PdfReader(target)
-    pages = [squash(page.extract_text()) for page in reader.pages]
-    text = " ".join(pages)
+    key_file = tmp_path / "exam-key.pdf"
+    assert err == f"Wrote 20 questions (2 forms) to {target} and {key_file}\n"
+    pages, key_pages = _pages(target), _pages(key_file)
+    text, key_text = " ".join(pages), " ".join(key_pages)
     seeded = load_content(seed=3)
     chosen = select(seeded.bank, seeded.deck, seed=3, count=20)
     forms = make_forms(chosen, 2, 3)
     data = exam_data(seeded.deck, forms, "SNRIs question set")
+    assert "Grading grid" not in text and "Rationales" not in text  # the paper hands out no answers
     for form in data["forms"]:
         paper_start = text.index(f"SNRIs question set: Form {form['letter']}")
-        key_start = text.index(f"Answer key: Form {form['letter']}")
         for q in form["questions"]:
             assert squash(f"{q['n']}. {q['prompt']}")[:60] in text[paper_start:], q["prompt"]
             for option in q["options"]:
                 assert squash(option) in text[paper_start:]
-        for entry in form["key"]:
-            assert squash(f"{entry['n']}. {entry['answer']}") in text[key_start:], entry["answer"]
-    assert all(re.search(rf"Page {i} of {len(pages)}", page) for i, page in enumerate(pages, 1))
-    assert "Name:" in pages[0] and "Date:" in pages[0]
+        grid = next(page for page in key_pages if page.startswith(f"Grading grid: Form {form['letter']}"))
+        rows = re.findall(
+            r"(\d+) (.+?) 1(?= \d+ | SNRIs question set, answer key)", grid.split("No. Answer Pts ", 1)[1]
+        )
+        assert [(int(n), answer) for n, answer in rows] == [(e["n"], squash(e["short"])) for e in form["key"]]
+    for rationale in data["rationales"]:
+        numbers = " · ".join(f"{x['form']}{x['n']}" for x in rationale["numbers"])
+        assert squash(f"{numbers} {rationale['answer']}") in key_text, rationale["answer"]
+    assert "References" in key_text and "http" not in key_text  # titles and sites, not raw URLs
+    assert "Name:" in pages[0] and "Date:" in pages[0] and "Answer all 20 questions" in pages[0]
+
+
+def test_pdf_pages_are_numbered_per_form_and_each_form_starts_a_page(tmp_path: Path) -> None:
+    target = tmp_path / "exam.pdf"
+    code, _, err = run("export", "--format", "pdf", "--forms", "3", "--count", "30", "-o", str(target))
+    assert code == 0, err
+    pages = _pages(target)
+    footers = [re.search(r"SNRIs question set, (Form [A-Z]), page (\d+) of (\d+)$", page) for page in pages]
+    assert all(footers), pages
+    seen = [(m.group(1), int(m.group(2)), int(m.group(3))) for m in footers if m]
+    for letter in "ABC":
+        mine = [(n, total) for form, n, total in seen if form == f"Form {letter}"]
+        assert [n for n, _ in mine] == list(range(1, len(mine) + 1)) and {t for _, t in mine} == {len(mine)}
+        first = pages[seen.index((f"Form {letter}", 1, len(mine)))]
+        assert first.startswith(f"SNRIs question set: Form {letter}")
+    assert [form for form, _, _ in seen] == sorted(form for form, _, _ in seen)
+    key_pages = _pages(tmp_path / "exam-key.pdf")
+    for letter, page in zip("ABC", key_pages, strict=False):
+        assert page.startswith(f"Grading grid: Form {letter} ")  # one page per form
+        assert page.endswith(f"answer key, page {'ABC'.index(letter) + 1} of {len(key_pages)}")
+    assert key_pages[3].startswith("Rationales")
+
+
+def test_points_and_appended_key(tmp_path: Path) -> None:
+    target = tmp_path / "exam.pdf"
+    code, _, err = run(
+        "export", "--format", "pdf", "--count", "4", "--points", "2.5", "--key", "appended", "-o", str(target)
+    )
+    assert code == 0, err
+    assert not (tmp_path / "exam-key.pdf").exists()
+    pages = _pages(target)
+    assert "each is worth 2.5 points (total 10)" in pages[0] and pages[0].count("2.5 pts") == 4
+    grid = next(i for i, page in enumerate(pages) if page.startswith("Grading grid: Form A"))
+    assert pages[grid].endswith("answer key, page 1 of " + str(len(pages) - grid))
+    assert pages[grid - 1].endswith("Form A, page 1 of 1")
 
 
 def test_forms_hold_the_same_questions_in_different_orders(content: Content) -> None:
@@ -85,16 +130,24 @@ def test_pdf_is_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
 
-def test_separate_key_and_no_key(tmp_path: Path) -> None:
+def test_key_goes_to_its_own_file_by_default(tmp_path: Path) -> None:
     target = tmp_path / "paper.pdf"
-    code, _, err = run("export", "--format", "pdf", "--count", "5", "--key", "separate", "-o", str(target))
+    code, _, err = run("export", "--format", "pdf", "--count", "5", "-o", str(target))
     assert code == 0, err
-    paper = squash(" ".join(p.extract_text() for p in PdfReader(target).pages))
-    key = squash(" ".join(p.extract_text() for p in PdfReader(tmp_path / "paper-key.pdf").pages))
-    assert "Answer key" not in paper and "Form A" in paper
-    assert key.startswith("Answer key: Form A")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["paper-key.pdf", "paper.pdf"]
+    paper = " ".join(_pages(target))
+    key = " ".join(_pages(tmp_path / "paper-key.pdf"))
+    assert "Grading grid" not in paper and "Rationales" not in paper and "Form A" in paper
+    assert key.startswith("Grading grid: Form A") and "Rationales" in key and "Name:" not in key
+    code, _, err = run("export", "--format", "html", "--count", "5", "-o", str(tmp_path / "exam.html"))
+    assert code == 0 and err.endswith(f"to {tmp_path / 'exam.html'} and {tmp_path / 'exam-key.html'}\n")
+    # standard output is one stream: the key follows the questions unless asked otherwise
+    code, out, _ = run("export", "--format", "md", "--count", "5")
+    assert code == 0 and out.index("# SNRIs question set: Form A") < out.index("# Answer key: Form A")
     code, out, _ = run("export", "--format", "md", "--count", "5", "--key", "none")
     assert "Answer key" not in out and "# SNRIs question set: Form A" in out
+    code, _, err = run("export", "--format", "md", "--count", "5", "--key", "separate")
+    assert code == 2 and err == "Error: --key separate needs -o FILE\n"
 
 
 def test_markdown_and_html_layout() -> None:
@@ -104,9 +157,25 @@ def test_markdown_and_html_layout() -> None:
     assert "Name: ____" in md
     code, page, _ = run("export", "--format", "html", "--count", "6", "--seed", "4", "--forms", "2")
     assert page.startswith("<!DOCTYPE html>") and "@media print" in page
-    assert page.count('<section class="form">') == 2 and page.count('<section class="key">') == 2
+    assert page.count('<section class="form">') == 2 and page.count('<section class="key">') == 1
+    assert page.count("<h1>Grading grid: Form ") == 2 and '<meta name="viewport"' in page
+    assert re.search(r'<li id="ref-1"><a href="https://[^"]+">', page)  # clickable references
+    assert ".lines { flex-wrap: nowrap; }" in page.split("@media print", 1)[1]  # name and date on one line
     assert "counter(pages)" in page and "break-inside: avoid" in page
     assert "<script" not in page and "http" not in page.split("<body>")[0]  # self-contained
+
+
+def test_html_key_escapes_source_titles(deck_copy: Path) -> None:
+    replace_in(
+        deck_copy / "sources.yaml",
+        "title: Fetzima (levomilnacipran extended-release capsules) US prescribing information\n",
+        "title: 'Fetzima <i>label</i> US prescribing information'\n",
+    )
+    args = ("--deck", str(deck_copy), "--format", "html", "--drug", "levomilnacipran", "--topic", "brand_names")
+    code, page, err = run("export", *args)
+    assert code == 0, err
+    assert "Fetzima &lt;i&gt;label&lt;/i&gt; US" in page and "<i>" not in page
+    assert re.search(r'<li id="ref-\d+"><a href="https://dailymed[^"]+">Fetzima &lt;i&gt;', page)
 
 
 def test_html_escapes_text_from_the_facts(deck_copy: Path) -> None:
@@ -234,6 +303,10 @@ def test_same_selection_for_every_format(content: Content) -> None:
         (["--format", "md", "--count", "9999"], "Error: --count 9999 is more than the"),
         (["--format", "pdf"], "Error: --format pdf needs -o FILE"),
         (["--format", "gift", "--forms", "2"], "Error: --forms applies to pdf, html and md only"),
+        (
+            ["--format", "pdf", "--forms", "27", "-o", "x.pdf"],
+            "Error: --forms 27 is too many: forms are lettered A to Z, so at most 26",
+        ),
     ],
 )
 def test_bad_export_options(tmp_path: Path, args: list[str], message: str) -> None:
@@ -263,4 +336,7 @@ def test_sample_exam_linked_from_readme_is_current(tmp_path: Path) -> None:
     target = tmp_path / "sample.pdf"
     assert run("export", "--format", "pdf", "--forms", "2", "--count", "20", "-o", str(target))[0] == 0
     assert target.read_bytes() == sample.read_bytes(), "regenerate examples/sample-exam.pdf (see docstring)"
-    assert "examples/sample-exam.pdf" in (ROOT / "README.md").read_text()
+    key = ROOT / "examples" / "sample-exam-key.pdf"
+    assert (tmp_path / "sample-key.pdf").read_bytes() == key.read_bytes(), "regenerate examples/sample-exam-key.pdf"
+    readme = (ROOT / "README.md").read_text()
+    assert "examples/sample-exam.pdf" in readme and "examples/sample-exam-key.pdf" in readme

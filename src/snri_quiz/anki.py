@@ -20,6 +20,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -33,43 +34,75 @@ import genanki
 
 from .content import Content, paused_gc
 from .errors import OutputError
-from .facts import Deck, Fact
+from .facts import Deck, Fact, PartialDate
 from .files import ensure_folder, write_atomic
-from .questions import Question, filter_questions, lettered_answer
+from .questions import BLANK, Question, filter_questions, lettered_answer
 
 LOCK_NAME = "anki-lock.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 CSS = """\
-.card { font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  font-size: 20px; line-height: 1.45; text-align: left; color: #1f2328; background: #fbfbfa;
-  max-width: 38em; margin: 0 auto; padding: 0.6em 0.8em; }
-.card.nightMode, .nightMode .card, .night_mode .card { color: #e6e6e6; background: #1f1f1f; }
-.topic { font-size: 0.68em; letter-spacing: 0.06em; text-transform: uppercase; color: #6e7781; }
+.card { --fg: #1f2328; --bg: #fbfbfa; --muted: #57606a; --line: #d0d7de; --accent: #0550ae;
+  --right: #116329; --right-bg: #dafbe1; --wrong: #a40e26; --wrong-bg: #ffebe9;
+  --warn: #6f4400; --warn-bg: #fff5cc; --note-bg: #f0f3f6;
+  font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 20px; line-height: 1.45; text-align: left; color: var(--fg); background: var(--bg);
+  max-width: 38em; margin: 0 auto; padding: 0.6em 0.8em; overflow-wrap: anywhere; }
+.card.nightMode, .card.night_mode, .nightMode .card, .night_mode .card {
+  --fg: #e6e6e6; --bg: #1f1f1f; --muted: #a8b1bb; --line: #484f58; --accent: #79c0ff;
+  --right: #7ee787; --right-bg: #12361f; --wrong: #ffa198; --wrong-bg: #3d1418;
+  --warn: #f2cc60; --warn-bg: #33290a; --note-bg: #2a2e33; }
+.topic { font-size: 0.7em; letter-spacing: 0.06em; text-transform: uppercase; color: var(--muted); }
 .prompt { margin: 0.4em 0 0.6em; }
+hr#answer { border: 0; border-top: 1px solid var(--line); margin: 0.8em 0; }
 ol.options { list-style: upper-alpha; padding-left: 1.7em; margin: 0.3em 0; }
-ol.options li { margin: 0.25em 0; }
-li.correct { font-weight: 600; color: #1a7f37; }
-li.correct::after { content: "  \\2714"; }
-.nightMode li.correct, .night_mode li.correct { color: #56d364; }
+ol.options li { margin: 0.25em 0; padding: 0.1em 0.3em; border-radius: 6px; }
+ol.options li.right { color: var(--right); background: var(--right-bg); font-weight: 600; }
+ol.options li.wrong { color: var(--muted); }
+.mark { display: inline-block; min-width: 1.2em; font-weight: 700; }
+li.right .mark { color: var(--right); }
+li.wrong .mark { color: var(--wrong); }
+.why { display: block; font-size: 0.85em; font-weight: 400; color: var(--fg); }
+.verdict { display: inline-block; font-weight: 700; padding: 0.1em 0.6em; border-radius: 6px; }
+.verdict.is-True { color: var(--right); background: var(--right-bg); }
+.verdict.is-True::before { content: "\\2713\\00a0"; }
+.verdict.is-False { color: var(--wrong); background: var(--wrong-bg); }
+.verdict.is-False::before { content: "\\2717\\00a0"; }
 .answer { font-weight: 600; margin-top: 0.5em; }
-.explanation { margin-top: 0.8em; font-size: 0.88em; }
-.sources { margin-top: 0.8em; font-size: 0.72em; color: #57606a; }
-.nightMode .sources, .night_mode .sources { color: #9ea7b3; }
-.sources ul { padding-left: 1.2em; margin: 0.2em 0; }
-.sources a { color: inherit; word-break: break-word; }
-.cloze { font-weight: 600; color: #0969da; }
-.nightMode .cloze, .night_mode .cloze { color: #58a6ff; }
-input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; }
-.accepted { margin: 0.4em 0; font-size: 0.9em; }
-.mynotes { margin-top: 0.8em; padding: 0.4em 0.6em; border-left: 3px solid #888; white-space: pre-wrap; }
-@media (max-width: 480px) { .card { font-size: 18px; padding: 0.4em; } }
+.explanation { margin-top: 0.8em; font-size: 0.9em; }
+.explanation > div { margin: 0.4em 0; }
+.truefact { padding: 0.3em 0.6em; border-left: 4px solid var(--right); background: var(--right-bg); }
+.label { font-weight: 700; }
+b.key { font-weight: 700; color: var(--accent); }
+.caveat { padding: 0.2em 0.6em; border-left: 4px solid var(--warn); background: var(--warn-bg); }
+.caveat .label { color: var(--warn); }
+.caveat summary { cursor: pointer; }
+.accepted { color: var(--muted); }
+details.sources { margin-top: 0.8em; font-size: 0.8em; color: var(--muted); }
+details.sources summary { cursor: pointer; }
+details.sources ol { padding-left: 1.4em; margin: 0.3em 0; }
+details.sources li { margin: 0.2em 0; }
+details.sources a { color: var(--accent); }
+.cloze { font-weight: 700; color: var(--accent); }
+input#typeans { font-size: 1em; width: 100%; box-sizing: border-box; padding: 0.3em 0.5em;
+  color: var(--fg); background: var(--bg); border: 1px solid var(--muted); border-radius: 6px; }
+code#typeans { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 0.9em; }
+code#typeans .typeGood { color: var(--right); background: var(--right-bg); }
+code#typeans .typeBad { color: var(--wrong); background: var(--wrong-bg); }
+code#typeans .typeMissed { color: var(--muted); background: var(--note-bg); }
+.mynotes { margin-top: 0.8em; padding: 0.4em 0.6em; border-left: 4px solid var(--muted);
+  background: var(--note-bg); white-space: pre-wrap; }
+.mynotes::before { content: "My notes"; display: block; font-weight: 700; color: var(--muted); }
+@media (max-width: 480px) {
+  .card { font-size: 18px; padding: 0.4em; }
+  .topic, .explanation, .why, details.sources, code#typeans { font-size: 16px; }
+}
 """
 
 _BACK_EXTRA = (
-    '<div class="explanation">{{Explanation}}</div>'
-    '{{#Sources}}<div class="sources">Sources:{{Sources}}</div>{{/Sources}}'
+    '{{#Explanation}}<div class="explanation">{{Explanation}}</div>{{/Explanation}}'
     '{{#My notes}}<div class="mynotes">{{My notes}}</div>{{/My notes}}'
+    "{{#Sources}}{{Sources}}{{/Sources}}"
 )
 _TOPIC = '<div class="topic">{{Topic}}</div>'
 
@@ -116,8 +149,7 @@ NOTE_TYPES = {
                 "Multiple choice",
                 176041830151,
                 _TOPIC + '<div class="prompt">{{Question}}</div>{{Options}}',
-                _TOPIC + '<div class="prompt">{{Question}}</div>{{OptionsMarked}}'
-                '<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA,
+                _TOPIC + '<div class="prompt">{{Question}}</div>{{OptionsMarked}}<hr id="answer">' + _BACK_EXTRA,
             ),
         ),
     ),
@@ -138,7 +170,8 @@ NOTE_TYPES = {
                 "True or false",
                 176041830251,
                 _TOPIC + '<div class="prompt">True or false? {{Statement}}</div>',
-                '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>' + _BACK_EXTRA,
+                '{{FrontSide}}<hr id="answer">'
+                '<div class="answer"><span class="verdict is-{{Answer}}">{{Answer}}</span></div>' + _BACK_EXTRA,
             ),
         ),
     ),
@@ -322,7 +355,8 @@ def _attr(text: str) -> str:
 
 
 def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
-    """Readable titles with their section, linked; the loader admits only http(s) and doi: addresses."""
+    """A collapsed "Sources (n)" list of readable titles with their section and site, linked;
+    the loader admits only http(s) and doi: addresses."""
     items = []
     for ref in refs:
         source = deck.source(ref)
@@ -333,14 +367,26 @@ def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
             items.append(f'<li><a href="https://doi.org/{_attr(source.url[4:])}">{title}</a></li>')
         else:
             items.append(f"<li>{title}</li>")
-    return "<ul>" + "".join(items) + "</ul>"
+    if not items:
+        return ""
+    return (
+        f'<details class="sources"><summary>Sources ({len(items)})</summary><ol>' + "".join(items) + "</ol></details>"
+    )
 
 
-def _options_html(q: Question, marked: bool) -> str:
+def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str:
+    """The options; on the back each is marked right (check) or wrong (cross), with its
+    one-line reason when the question has one (`reasons`, in option order)."""
     items = []
     for index, option in enumerate(q.options):
-        cls = ' class="correct"' if marked and index == q.answer_index else ""
-        items.append(f"<li{cls}>{_e(option)}</li>")
+        if not marked:
+            items.append(f"<li>{_e(option)}</li>")
+            continue
+        right = index == q.answer_index
+        mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
+        why = reasons[index] if index < len(reasons) else ""
+        why_html = f'<span class="why">{_e(why)}</span>' if why else ""
+        items.append(f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}{why_html}</li>')
     return '<ol class="options">' + "".join(items) + "</ol>"
 
 
@@ -348,6 +394,82 @@ def _cloze_html(q: Question) -> str:
     before, _, rest = q.cloze.partition("{{c1::")
     inner, _, after = rest.partition("}}")
     return f"{_e(before)}{{{{c1::{_e(inner)}}}}}{_e(after)}"
+
+
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE = re.compile(rf"\b(?:\d{{1,2}} {_MONTH}|{_MONTH}(?: \d{{1,2}},)?) (\d{{4}})\b")
+_FRAMING = frozenset("the and for its was has are is in of on to a an as by it".split())
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'s ", " "))
+
+
+def _adds_nothing(reason: str, shown: str) -> bool:
+    """True when `reason` only restates `shown` (the revealed sentence): no number or month
+    that `shown` lacks, and most of its words already in it."""
+    seen = set(_words(shown))
+    words = [w for w in _words(reason) if w not in _FRAMING]
+    new = [w for w in words if w not in seen]
+    if any(w in _MONTHS or any(c.isdigit() for c in w) for w in new):
+        return False
+    return not words or len(new) <= len(words) * 0.4
+
+
+def _emphasised(text: str, term: str) -> str:
+    """`text` escaped, with the first whole-word occurrence of `term` in <b class="key">."""
+    match = re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, re.IGNORECASE) if term.strip() else None
+    if match is None:
+        return _e(text)
+    start, end = match.span()
+    return f'{_e(text[:start])}<b class="key">{_e(text[start:end])}</b>{_e(text[end:])}'
+
+
+def _caveat_html(caveat: str) -> str:
+    """One short line; a longer caveat shows its first clause and opens for the rest."""
+    name, _, caveat = caveat.partition(": ")  # 'Caution' or 'Caution (venlafaxine)'
+    label = f'<span class="label">{_e(name)}:</span> '
+    cut = re.search(r"[;:.](?=\s)", caveat)
+    if len(caveat) <= 90 or cut is None or cut.start() > 90:
+        return f'<div class="caveat">{label}{_e(caveat)}</div>'
+    head, rest = caveat[: cut.start()], caveat[cut.end() :].strip()
+    return f'<details class="caveat"><summary>{label}{_e(head)} \u2026</summary>{_e(rest)}</details>'
+
+
+def _key_term(deck: Deck, q: Question) -> str:
+    if q.kind != "tf":
+        return q.answer
+    fact = deck.fact(q.facts[0])
+    return fact.answer or (str(fact.value.year) if isinstance(fact.value, PartialDate) else fact.text)
+
+
+def explanation_html(deck: Deck, q: Question) -> str:
+    """The back's explanation: a false statement's true fact, the reason with its key term
+    emphasised (left out when it only restates what the card already shows), the note, and
+    each caveat on one line."""
+    parts = []
+    reason = q.reason
+    if q.kind == "tf" and q.answer == "False":
+        parts.append(
+            f'<div class="truefact"><span class="label">In fact:</span> {_emphasised(reason, _key_term(deck, q))}</div>'
+        )
+    elif reason:
+        if q.kind in ("cloze", "tf"):  # the back shows the whole sentence: keep only what it lacks
+            shown = q.prompt.replace(BLANK, q.answer)
+            sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
+            reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
+            date = _DATE.search(reason)
+            if date and _adds_nothing(reason[: date.start()] + date.group(1) + reason[date.end() :], shown):
+                # a restatement whose only news is the full date ("in 2008" -> "February 29, 2008")
+                parts.append(f'<div class="reason"><span class="label">Full date:</span> {_e(date.group(0))}</div>')
+                reason = ""
+        if reason:
+            parts.append(f'<div class="reason">{_emphasised(reason, _key_term(deck, q))}</div>')
+    if q.note:
+        parts.append(f'<div class="note">{_e(q.note)}</div>')
+    parts.extend(_caveat_html(c) for c in q.caveats)
+    return "".join(parts)
 
 
 def subdeck_name(deck: Deck, topic: str) -> str:
@@ -361,7 +483,7 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         sources = _sources_html(deck, q.sources)
     else:
         sources = sources_cache.get(q.sources) or sources_cache.setdefault(q.sources, _sources_html(deck, q.sources))
-    explanation = _e(q.explanation)
+    explanation = explanation_html(deck, q)
     fields: tuple[str, ...]
     cards = 1
     if q.kind == "mcq":

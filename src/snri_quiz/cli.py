@@ -247,11 +247,19 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
 )
 @click.option("--title", default=None, help="Printable formats: the title (default: '<deck> question set').")
 @click.option(
+    "--points",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1,
+    show_default=True,
+    help="Printable formats: points per question (shown by each question and in the grading grid).",
+)
+@click.option(
     "--key",
     type=click.Choice(["appended", "separate", "none"]),
-    default="appended",
+    default="separate",
     show_default=True,
-    help="Printable formats: the answer key after the questions, in its own file, or left out.",
+    help="Printable formats: the answer key in its own file (exam-key.pdf beside exam.pdf; "
+    "appended when writing to standard output), after the questions, or left out.",
 )
 def export(
     deck: Path | None,
@@ -265,11 +273,12 @@ def export(
     output: Path | None,
     forms: int,
     title: str | None,
+    points: float,
     key: str,
 ) -> None:
     """Export a question set: a printable exam with answer keys, or a file for another tool.
 
-    pdf, html and md are printable exams (--forms, --title, --key). csv and tsv are
+    pdf, html and md are printable exams (--forms, --title, --points, --key). csv and tsv are
     for Anki's text import, quizlet is a two-column term/definition TSV, gift and
     moodle are Moodle's GIFT and XML formats, json is every field of every question.
     The same options give the same questions for every format.
@@ -290,18 +299,22 @@ def export(
     printable = fmt in ex.PRINTABLE
     if forms < 1:
         raise UsageError("--forms must be at least 1")
+    if forms > len(ex.FORM_LETTERS):
+        raise UsageError(f"--forms {forms} is too many: forms are lettered A to Z, so at most 26")
     if forms > 1 and not printable:
         raise UsageError("--forms applies to pdf, html and md only")
     if output is None and fmt == "pdf":
         raise UsageError("--format pdf needs -o FILE")
     if output is None and printable and key == "separate":
-        raise UsageError("--key separate needs -o FILE")
+        if click.get_current_context().get_parameter_source("key") is not click.core.ParameterSource.DEFAULT:
+            raise UsageError("--key separate needs -o FILE")
+        key = "appended"  # one stream: the key follows the questions
     content = load_content(deck, templates, seed=seed)
     d = content.deck
     chosen = select(content.bank, d, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
     files: list[tuple[Path | None, str | bytes]] = []
     if printable:
-        data = ex.exam_data(d, ex.make_forms(chosen, forms, seed), title or f"{d.name} question set")
+        data = ex.exam_data(d, ex.make_forms(chosen, forms, seed), title or f"{d.name} question set", points)
         renderers: dict[str, Callable[..., str | bytes]] = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}
         render = renderers[fmt]
         files.append((output, render(data, paper=True, key=key == "appended")))

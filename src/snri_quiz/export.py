@@ -13,6 +13,7 @@ import io
 import json
 import random
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,6 +24,8 @@ from .questions import LETTERS, Question, lettered_answer
 PRINTABLE = ("pdf", "html", "md")
 FORMATS = ("pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle", "json")
 BLANK_LINE = "_" * 30
+FORM_LETTERS = string.ascii_uppercase
+"""Forms are lettered A to Z, so at most 26."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,11 @@ class Form:
 
 def make_forms(questions: Sequence[Question], count: int, seed: int) -> list[Form]:
     """Form A keeps the selection's order; later forms reshuffle questions and options."""
+    if not 1 <= count <= len(FORM_LETTERS):
+        raise ValueError(f"forms are lettered A to Z: between 1 and {len(FORM_LETTERS)}, not {count}")
     forms = [Form("A", tuple(questions))]
     for index in range(1, count):
-        letter = LETTERS[index] if index < len(LETTERS) else f"A{index}"
+        letter = FORM_LETTERS[index]
         order = list(questions)
         random.Random(f"{seed}|form|{letter}").shuffle(order)
         forms.append(Form(letter, tuple(_reshuffle(q, f"{seed}|{letter}|{q.id}") for q in order)))
@@ -219,11 +224,39 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
 # -- printable: markdown, html, pdf ----------------------------------------------------------
 
 
-def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
-    """Everything a printable renderer needs, as plain data (the PDF template reads it as JSON)."""
+def web_address(url: str) -> str:
+    """A link for a source address: http(s) as it is, doi: through doi.org, anything else ''."""
+    if url.startswith("doi:"):
+        return "https://doi.org/" + url[4:]
+    return url if url.startswith(("https://", "http://")) else ""
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) -> dict[str, Any]:
+    """Everything a printable renderer needs, as plain data (the PDF template reads it as JSON).
+
+    The key has a grading grid per form, then one rationale per question (numbered as in
+    each form) citing numbered references."""
+    references: dict[str, int] = {}
+    for q in forms[0].questions:
+        for ref in q.sources:
+            references.setdefault(ref, len(references) + 1)
+    numbers = {form.letter: {q.id: n for n, q in enumerate(form.questions, 1)} for form in forms}
+    count = len(forms[0].questions)
+    total = _points(points * count)
+    each = "1 point" if points == 1 else f"{_points(points)} points"
     return {
         "title": title,
         "deck": f"{deck.name} {deck.version}",
+        "points": _points(points),
+        "total": total,
+        "instructions": (
+            f"Answer all {count} questions; each is worth {each} (total {total}). Multiple choice: fill in one "
+            "bubble. True or false: circle one. Otherwise write your answer on the line."
+        ),
         "forms": [
             {
                 "letter": form.letter,
@@ -241,6 +274,9 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
                     {
                         "n": n,
                         "answer": lettered_answer(q),
+                        "short": LETTERS[q.answer_index]
+                        if q.kind == "mcq" and q.answer_index is not None
+                        else q.answer,
                         "explanation": q.explanation,
                         "sources": citations(deck, q),
                     }
@@ -248,6 +284,19 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
                 ],
             }
             for form in forms
+        ],
+        "rationales": [
+            {
+                "numbers": [{"form": form.letter, "n": numbers[form.letter][q.id]} for form in forms],
+                "answer": lettered_answer(q) if len(forms) == 1 else q.answer,
+                "explanation": q.explanation,
+                "refs": sorted(references[s] for s in q.sources),
+            }
+            for q in forms[0].questions
+        ],
+        "references": [
+            {"n": n, "title": deck.display(ref), "url": web_address(deck.source(ref).url)}
+            for ref, n in references.items()
         ],
     }
 
@@ -264,6 +313,8 @@ def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -
             md(data["deck"]),
             "",
             "Name: ______________________________  Date: ______________",
+            "",
+            md(data["instructions"]),
             "",
         ]
         for q in form["questions"]:
@@ -285,18 +336,33 @@ def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -
 
 _HTML_STYLE = """
 body { font-family: Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto; padding: 0 1em;
-  line-height: 1.4; color: #111; }
+  line-height: 1.4; color: #111; overflow-wrap: anywhere; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; }
-.meta { color: #555; font-size: 0.9em; }
-.lines { margin: 1em 0 1.5em; }
+h2 { font-size: 1.2em; }
+.meta, .instructions { color: #555; font-size: 0.9em; }
+.instructions { font-style: italic; }
+.lines { margin: 1em 0 0.5em; display: flex; flex-wrap: wrap; gap: 0.5em 1.5em; }
+.lines span { white-space: nowrap; }
 ol.questions > li { margin: 0 0 1em; break-inside: avoid; page-break-inside: avoid; }
-ol.options { list-style: upper-alpha; margin: 0.3em 0; }
-.blank { display: inline-block; border-bottom: 1px solid #111; width: 18em; height: 1.1em; }
-.key li { margin-bottom: 0.6em; break-inside: avoid; }
-.source { font-size: 0.85em; color: #444; }
+.pts { float: right; color: #555; font-size: 0.85em; margin-left: 1em; }
+ol.options { list-style: none; padding-left: 0.5em; margin: 0.3em 0; }
+.bubble { display: inline-block; width: 0.8em; height: 0.8em; border: 1px solid #111; border-radius: 50%;
+  margin-right: 0.4em; vertical-align: -0.1em; }
+.tf span { padding: 0 0.4em; }
+.blank { display: inline-block; border-bottom: 1px solid #111; width: 18em; max-width: 100%; height: 1.1em; }
+.lines .blank { width: 14em; }
+.lines .short { width: 8em; }
+.answerline { border-bottom: 1px solid #111; height: 1.6em; }
+table.grid { border-collapse: collapse; width: 100%; max-width: 36em; }
+table.grid th, table.grid td { border-bottom: 1px solid #999; padding: 0.2em 0.5em; text-align: left; }
+.rationales p { margin: 0 0 0.6em; break-inside: avoid; }
+.refs { font-size: 0.85em; color: #444; }
+a { color: #0645ad; }
 @media print {
   body { margin: 0; max-width: none; }
-  section + section { break-before: page; page-break-before: always; }
+  section + section, .gridpage + .gridpage, .rationales { break-before: page; page-break-before: always; }
+  .lines { flex-wrap: nowrap; }
+  .lines .blank { width: 11em; }
   @page { margin: 2cm; @bottom-center { content: "Page " counter(page) " of " counter(pages); } }
 }
 """
@@ -305,11 +371,13 @@ ol.options { list-style: upper-alpha; margin: 0.3em 0; }
 def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> str:
     """One self-contained page with a print stylesheet; every text is escaped."""
     e = html.escape
+    pts = "1 pt" if data["points"] == "1" else f"{e(data['points'])} pts"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(data['title'])}</title>",
         f"<style>{_HTML_STYLE}</style>",
         "</head>",
@@ -319,26 +387,55 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
         parts.append('<section class="form">')
         parts.append(f"<h1>{e(data['title'])}: Form {e(form['letter'])}</h1>")
         parts.append(f'<p class="meta">{e(data["deck"])}</p>')
-        parts.append('<p class="lines">Name: <span class="blank"></span> Date: <span class="blank"></span></p>')
+        parts.append(
+            '<p class="lines"><span>Name: <span class="blank"></span></span>'
+            '<span>Date: <span class="blank short"></span></span></p>'
+        )
+        parts.append(f'<p class="instructions">{e(data["instructions"])}</p>')
         parts.append('<ol class="questions">')
         for q in form["questions"]:
-            body = f"<p>{e(q['prompt'])}</p>"
+            body = f'<p><span class="pts">{pts}</span>{e(q["prompt"])}</p>'
             if q["options"]:
-                body += '<ol class="options">' + "".join(f"<li>{e(o)}</li>" for o in q["options"]) + "</ol>"
+                body += (
+                    '<ol class="options">'
+                    + "".join(
+                        f'<li><span class="bubble"></span>{LETTERS[i]}. {e(o)}</li>' for i, o in enumerate(q["options"])
+                    )
+                    + "</ol>"
+                )
             elif q["kind"] == "tf":
-                body += "<p>True / False</p>"
+                body += '<p class="tf"><span>True</span> / <span>False</span></p>'
             else:
-                body += '<p>Answer: <span class="blank"></span></p>'
+                body += '<div class="answerline"></div>'
             parts.append(f"<li>{body}</li>")
         parts += ["</ol>", "</section>"]
-    for form in data["forms"] if key else []:
+    if key:
         parts.append('<section class="key">')
-        parts.append(f"<h1>Answer key: Form {e(form['letter'])}</h1>")
-        parts.append('<ol class="key">')
-        for entry in form["key"]:
-            sources = "".join(f'<div class="source">Source: {e(s)}</div>' for s in entry["sources"])
-            parts.append(f"<li><b>{e(entry['answer'])}</b>: {e(entry['explanation'])}{sources}</li>")
-        parts += ["</ol>", "</section>"]
+        for form in data["forms"]:
+            parts.append('<div class="gridpage">')
+            parts.append(f"<h1>Grading grid: Form {e(form['letter'])}</h1>")
+            parts.append(f'<p class="meta">Total {e(data["total"])} points.</p>')
+            parts.append('<table class="grid"><tr><th>No.</th><th>Answer</th><th>Pts</th></tr>')
+            parts += [
+                f"<tr><td>{entry['n']}</td><td>{e(entry['short'])}</td><td>{e(data['points'])}</td></tr>"
+                for entry in form["key"]
+            ]
+            parts += ["</table>", "</div>"]
+        parts.append('<div class="rationales"><h1>Rationales</h1>')
+        several = len(data["forms"]) > 1
+        for r in data["rationales"]:
+            numbers = " · ".join(f"{x['form']}{x['n']}" if several else str(x["n"]) for x in r["numbers"])
+            refs = ", ".join(f'<a href="#ref-{n}">{n}</a>' for n in r["refs"])
+            parts.append(
+                f"<p><b>{e(numbers)}. {e(r['answer'])}</b>: {e(r['explanation'])}"
+                + (f' <span class="refs">[{refs}]</span>' if refs else "")
+                + "</p>"
+            )
+        parts.append('<h2>References</h2><ol class="refs">')
+        for ref in data["references"]:
+            title = f'<a href="{e(ref["url"])}">{e(ref["title"])}</a>' if ref["url"] else e(ref["title"])
+            parts.append(f'<li id="ref-{ref["n"]}">{title}</li>')
+        parts += ["</ol>", "</div>", "</section>"]
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 

@@ -86,6 +86,19 @@ class Question:
     """Typed and cloze: how the answer is graded (an AnswerType value), when the fact declares it."""
     key_terms: tuple[str, ...] = ()
     """Typed and cloze: essential words that suffice as an answer."""
+    note: str = ""
+    """The fact's note, as appended to `explanation` (single-fact questions)."""
+    caveats: tuple[str, ...] = ()
+    """The facts' caveats as appended to `explanation` ('Caution: ...' or 'Caution (drug): ...')."""
+
+    @property
+    def reason(self) -> str:
+        """The template's explanation alone: `explanation` without the note and caveats
+        (derived, so a large bank does not hold the text twice)."""
+        tail = " ".join(p for p in (self.note, *self.caveats) if p)
+        if tail and self.explanation.endswith(tail):
+            return self.explanation[: len(self.explanation) - len(tail)].rstrip()
+        return self.explanation
 
 
 def lettered_answer(q: Question, separator: str = ". ") -> str:
@@ -364,16 +377,20 @@ class _Maker:
         ctx.update(extra)
         return ctx
 
-    def explanation(self, facts: list[Fact], ctx: dict[str, Any], *, note: bool = True) -> str:
-        parts = [render(self.t.explanation, ctx)]
-        if note and len(facts) == 1 and facts[0].note:
-            parts.append(facts[0].note)
+    def explanation(
+        self, facts: list[Fact], ctx: dict[str, Any], *, note: bool = True
+    ) -> tuple[str, str, tuple[str, ...]]:
+        """(explanation, note, caveats): the whole text, and the parts appended to the template's."""
+        reason = render(self.t.explanation, ctx)
+        kept_note = facts[0].note if note and len(facts) == 1 else ""
         several = len({f.subject for f in facts}) > 1
+        caveats = []
         for f in facts:
             if f.caveat:  # with several drugs, say which one the caveat is about
                 whom = f" ({self.deck.subject_name(f.subject).lower()})" if several else ""
-                parts.append(f"Caution{whom}: {f.caveat}")
-        return " ".join(p for p in parts if p)
+                caveats.append(f"Caution{whom}: {f.caveat}")
+        parts = [reason, kept_note, *caveats]
+        return " ".join(p for p in parts if p), kept_note, tuple(caveats)
 
     def build(
         self,
@@ -429,6 +446,7 @@ class _Maker:
             fact = facts[0]
             if len(self.truth.of(fact.subject, fact.attribute)) == 1:
                 reverse_prompt, reverse_answer = render(self.t.reverse, ctx), display(fact)
+        explanation, kept_note, caveats = self.explanation(facts, ctx, note=note)
         return Question(
             id=qid,
             template=self.t.id,
@@ -440,7 +458,7 @@ class _Maker:
             answer=answer,
             answer_index=index,
             accepted=_unique(answer, *accepted) if typed else (),
-            explanation=self.explanation(facts, ctx, note=note),
+            explanation=explanation,
             sources=sources,
             facts=tuple(f.id for f in facts),
             drugs=drugs,
@@ -451,6 +469,8 @@ class _Maker:
             reverse_answer=reverse_answer,
             answer_type=facts[0].answer_type if typed and len(facts) == 1 else "",
             key_terms=_unique(*facts[0].key_terms) if typed and len(facts) == 1 else (),
+            note=kept_note,
+            caveats=caveats,
         )
 
     def wrong_values(
