@@ -584,9 +584,7 @@ class ProgressStore:
         # Only merged answers carry an external id, so the partial index counts them without a full scan.
         by_source = {
             str(s): int(n)
-            for s, n in db.execute(
-                "SELECT source, count(*) FROM answers WHERE external_id IS NOT NULL GROUP BY source"
-            )
+            for s, n in db.execute("SELECT source, count(*) FROM answers WHERE external_id IS NOT NULL GROUP BY source")
         }
         plain = int(answered) - sum(by_source.values())
         if plain:
