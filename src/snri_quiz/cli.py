@@ -284,7 +284,7 @@ def export(
     type=click.Path(),
     default="dist",
     show_default=True,
-    help="Folder to write the .apkg into.",
+    help="Folder to write the .apkg into (created if missing, when its parent exists); - for standard output.",
 )
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
 @click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
@@ -300,20 +300,29 @@ def build(
     Example:
       snri-quiz build -o dist
       snri-quiz build --topic brand_names --drug duloxetine -o dist
+      snri-quiz build -o - > SNRIs.apkg
     """
     from pathlib import Path
 
     from .anki import build_package
     from .content import load_content
+    from .files import STDOUT, output_folder
 
+    stream = sys.stdout.buffer if str(out_dir) == STDOUT else None
+    to_stdout = stream is not None
+    if stream is not None and stream.isatty():
+        raise UsageError("-o - would print the .apkg package to the terminal; redirect it to a file")
+    if stream is None:
+        output_folder(Path(out_dir))  # a bad -o fails before the work, not after
     content = load_content(deck, templates)
-    result = build_package(content, Path(out_dir), topics=topics, drugs=drugs)
+    result = build_package(content, None if to_stdout else Path(out_dir), topics=topics, drugs=drugs, stream=stream)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo(f"Wrote {result.path} ({result.notes} notes, {result.cards} cards)")
+    where = "standard output" if to_stdout else str(result.path)
+    click.echo(f"Wrote {where} ({result.notes} notes, {result.cards} cards)", err=to_stdout)
     width = max(len(s.name) for s in result.subdecks)
     for sub in result.subdecks:
-        click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+        click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards", err=to_stdout)
 
 
 @cli.command()
