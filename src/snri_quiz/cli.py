@@ -183,7 +183,7 @@ def facts(deck: Path | None, templates: Path | None, drug: str | None, as_json: 
     "--output",
     type=click.Path(),
     default=None,
-    help="File to write (default: standard output; required for pdf).",
+    help="File to write; - or left out: standard output (pdf needs -o).",
 )
 @click.option(
     "--forms",
@@ -230,19 +230,26 @@ def export(
 
     from . import export as ex
     from .content import load_content
-    from .files import write_atomic
+    from .files import STDOUT, output_target, staged
     from .questions import select
 
-    output = Path(output) if output is not None else None
+    if output is None and fmt == "pdf":
+        raise UsageError("--format pdf needs -o FILE (or -o - for standard output)")
+    output = Path(output) if output is not None and str(output) != STDOUT else None
+    to_stdout = output is None
     printable = fmt in ex.PRINTABLE
     if forms < 1:
         raise UsageError("--forms must be at least 1")
     if forms > 1 and not printable:
         raise UsageError("--forms applies to pdf, html and md only")
-    if output is None and fmt == "pdf":
-        raise UsageError("--format pdf needs -o FILE")
-    if output is None and printable and key == "separate":
+    if to_stdout and printable and key == "separate":
         raise UsageError("--key separate needs -o FILE")
+    if to_stdout and fmt == "pdf" and sys.stdout.isatty():
+        raise UsageError("-o - would print a PDF to the terminal; redirect it to a file")
+    key_path = output.with_name(f"{output.stem}-key{output.suffix}") if output and key == "separate" else None
+    for path in (output, key_path):
+        if path is not None:
+            output_target(path)  # a bad -o fails before the work, not after
     content = load_content(deck, templates, seed=seed)
     d = content.deck
     chosen = select(content.bank, d, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
@@ -252,9 +259,8 @@ def export(
         renderers: dict[str, Callable[..., str | bytes]] = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}
         render = renderers[fmt]
         files.append((output, render(data, paper=True, key=key == "appended")))
-        if key == "separate":
-            assert output is not None
-            files.append((output.with_name(f"{output.stem}-key{output.suffix}"), render(data, paper=False, key=True)))
+        if key_path is not None:
+            files.append((key_path, render(data, paper=False, key=True)))
     else:
         text = {
             "json": lambda: ex.to_json(chosen),
@@ -265,12 +271,18 @@ def export(
             "moodle": lambda: ex.to_moodle_xml(d, chosen),
         }[fmt]()
         files.append((output, text))
-    if output is None:
-        click.echo(files[0][1], nl=False)
+    if to_stdout:
+        payload = files[0][1]
+        if isinstance(payload, bytes):
+            sys.stdout.buffer.write(payload)
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(payload, nl=False)
         return
-    for path, payload in files:
-        assert path is not None
-        write_atomic(path, payload)
+    with staged() as staging:  # the exam and its key: both files or neither
+        for path, payload in files:
+            assert path is not None
+            staging.add(path, payload)
     names = " and ".join(str(p) for p, _ in files)
     click.echo(f"Wrote {len(chosen)} questions" + (f" ({forms} forms)" if forms > 1 else "") + f" to {names}", err=True)
 
