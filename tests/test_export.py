@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -385,3 +386,51 @@ def test_separate_key_writes_both_files_or_neither(tmp_path: Path) -> None:
     assert code == 2 and err == f"Error: {key} is a FIFO; refusing to replace it (give a regular file)\n"
     assert paper.read_text() == "old paper"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exam-key.md", "exam.md"]
+
+
+def _tiny_with(tmp_path: Path, old: str, new: str) -> Path:
+    deck = tmp_path / "tiny"
+    shutil.copytree(ROOT / "tests" / "data" / "tiny-deck", deck)
+    replace_in(deck / "drugs" / "alpha.yaml", old, new)
+    return deck
+
+
+def test_pdf_key_entry_taller_than_a_page_breaks_across_pages(tmp_path: Path) -> None:
+    long_note = " ".join(f"word{i}" for i in range(2500)) + " THE-END-MARKER"
+    deck = _tiny_with(tmp_path, "    value: Alphax\n", f"    value: Alphax\n    note: {long_note}\n")
+    target = tmp_path / "exam.pdf"
+    code, _, err = run(
+        "export", "--deck", str(deck), "--templates", str(ROOT / "tests" / "data" / "tiny-templates"),
+        "--format", "pdf", "--drug", "alpha", "--topic", "brand_names", "-o", str(target),
+    )  # fmt: skip
+    assert code == 0, err
+    pages = PdfReader(target).pages
+    text = squash(" ".join(page.extract_text() for page in pages))
+    assert "word1 word2" in text and "word2499 THE-END-MARKER" in text
+    for page in pages:  # pypdf extracts text drawn below the page too: check where it is
+        below: list[str] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], *_: object, below: list[str] = below) -> None:
+            if text.strip() and tm[5] * cm[3] + cm[5] < 0:
+                below.append(text)
+
+        page.extract_text(visitor_text=visit)
+        assert not below, f"text cut off below the page: {squash(' '.join(below))[-60:]}"
+
+
+def test_pdf_refuses_cjk_text_naming_the_question(tmp_path: Path) -> None:
+    deck = _tiny_with(tmp_path, "value: Alphax", "value: アルファ錠")
+    target = tmp_path / "exam.pdf"
+    code, _, err = run(
+        "export", "--deck", str(deck), "--templates", str(ROOT / "tests" / "data" / "tiny-templates"),
+        "--format", "pdf", "--drug", "alpha", "--topic", "brand_names", "--mode", "mcq", "-o", str(target),
+    )  # fmt: skip
+    assert code == 2
+    assert re.fullmatch(
+        r"Error: form A, question 1 \(q[0-9a-f]{15}\): the PDF fonts cannot show 'アルファ錠' \(Chinese, Japanese or "
+        r"Korean text\); export it with --format html or md instead\n",
+        err,
+    ), err
+    assert not target.exists()
+    code, _, err = run("export", "--format", "pdf", "--count", "2", "--title", "試験", "-o", str(target))
+    assert code == 2 and err.startswith("Error: --title: the PDF fonts cannot show '試験'")

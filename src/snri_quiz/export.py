@@ -268,6 +268,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
                 "questions": [
                     {
                         "n": n,
+                        "id": q.id,
                         "kind": q.kind,
                         "topic": deck.topics[q.topic],
                         "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
@@ -381,11 +382,41 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
     return "\n".join(parts) + "\n"
 
 
+# Scripts the PDF's fonts (Libertinus Serif, New Computer Modern, DejaVu Sans Mono, all
+# bundled with Typst) cannot show: CJK ideographs and punctuation, kana, Hangul.
+_NO_PDF_GLYPH = re.compile(
+    "[\u2e80-\u2fff\u3000-\u9fff\ua000-\ua4cf\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003ffff]+"
+)
+
+
+def check_pdf_text(data: dict[str, Any]) -> None:
+    """Refuse text the PDF would silently drop, naming the first question that has it."""
+    from .errors import OutputError
+
+    def look(where: str, *texts: str) -> None:
+        for text in texts:
+            found = _NO_PDF_GLYPH.search(text)
+            if found:
+                raise OutputError(
+                    f"{where}: the PDF fonts cannot show {found.group()[:20]!r} (Chinese, Japanese or Korean "
+                    "text); export it with --format html or md instead"
+                )
+
+    look("--title", data["title"])
+    look("deck name and version", data["deck"])
+    for form in data["forms"]:
+        for q, entry in zip(form["questions"], form["key"], strict=True):
+            where = f"form {form['letter']}, question {q['n']} ({q['id']})"
+            look(where, q["prompt"], *q["options"], entry["answer"], entry["explanation"], *entry["sources"])
+
+
 def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> bytes:
     """Typeset with Typst (the `typst` package: self-contained, reproducible)."""
     from pathlib import Path
 
     import typst
+
+    check_pdf_text(data)
 
     source = (Path(__file__).parent / "exam.typ").read_bytes()
     payload = json.dumps({**data, "paper": paper, "key": key}, ensure_ascii=False)
