@@ -173,3 +173,17 @@ def test_deck_given_as_the_current_folder(cache: Path, tiny: Path, monkeypatch: 
     fresh = load_content(".", TINY_TEMPLATES)
     assert load_content(".", TINY_TEMPLATES) == fresh
     assert load_content(".", TINY_TEMPLATES).deck.facts[0].path == fresh.deck.facts[0].path == "drugs/alpha.yaml"
+
+
+def test_fifo_or_symlink_at_an_entry_name_is_never_read_and_never_replaced(cache: Path, tmp_path: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    (entry,) = _entries(cache)
+    entry.unlink()
+    os.mkfifo(entry)  # a read would block, a write would replace it
+    assert load_content(TINY, TINY_TEMPLATES) == good
+    assert stat.S_ISFIFO(os.lstat(entry).st_mode)
+    entry.unlink()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}")
+    entry.symlink_to(elsewhere)  # a link is not followed when reading
+    assert load_content(TINY, TINY_TEMPLATES) == good
