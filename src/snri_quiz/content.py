@@ -143,8 +143,12 @@ def _fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
             if not root.is_dir():
                 return None
             for path in sorted(root.glob(pattern)):
+                if not path.is_file():  # a FIFO would block, a device never end: the loader reports it
+                    return None
                 digest.update(f"\0{path.relative_to(root)}\0".encode())
-                digest.update(path.read_bytes())
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        digest.update(chunk)
     except OSError:
         return None
     return digest.hexdigest()[:40]
@@ -180,13 +184,11 @@ def _read_cache(path: Path, deck_dir: Path) -> Content | None:
             if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_size > _MAX_BYTES:
                 return None
             data = json.loads(handle.read())
-        content = _decode(data, deck_dir)
+            content = _decode(data, deck_dir)
+            if os.utime in os.supports_fd:
+                os.utime(handle.fileno())  # most recently used: evicted last
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
         return None
-    try:
-        os.utime(path)  # most recently used: evicted last
-    except OSError:
-        pass
     return content
 
 
@@ -197,6 +199,10 @@ def _write_cache(folder: Path, name: str, content: Content) -> None:
     if not _private_folder(folder, create=True):
         return
     try:
+        sample = content.bank[:500]
+        sample_size = len(json.dumps(_columns(Question, sample), default=_as_list, ensure_ascii=False).encode())
+        if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES:
+            return  # the questions alone are too big: not worth encoding
         payload = _encode(content)
         for old in folder.glob("bank-*.pickle"):  # the 1.0 format is never read again
             old.unlink(missing_ok=True)
