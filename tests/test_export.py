@@ -395,9 +395,13 @@ def _tiny_with(tmp_path: Path, old: str, new: str) -> Path:
     return deck
 
 
-def test_pdf_key_entry_taller_than_a_page_breaks_across_pages(tmp_path: Path) -> None:
-    long_note = " ".join(f"word{i}" for i in range(2500)) + " THE-END-MARKER"
-    deck = _tiny_with(tmp_path, "    value: Alphax\n", f"    value: Alphax\n    note: {long_note}\n")
+@pytest.mark.parametrize("where", ["key", "question"])
+def test_pdf_entry_taller_than_a_page_breaks_across_pages(where: str, tmp_path: Path) -> None:
+    long_text = " ".join(f"word{i}" for i in range(2500)) + " THE-END-MARKER"
+    if where == "key":  # the fact's note goes into the key's explanation
+        deck = _tiny_with(tmp_path, "    value: Alphax\n", f"    value: Alphax\n    note: {long_text}\n")
+    else:  # the brand name goes into the question's prompt
+        deck = _tiny_with(tmp_path, "    value: Alphax\n", f"    value: Alphax {long_text}\n")
     target = tmp_path / "exam.pdf"
     code, _, err = run(
         "export", "--deck", str(deck), "--templates", str(ROOT / "tests" / "data" / "tiny-templates"),

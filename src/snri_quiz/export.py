@@ -257,6 +257,14 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
 # -- printable: markdown, html, pdf ----------------------------------------------------------
 
 
+def _may_fill_a_page(*texts: str) -> bool:
+    """True when the texts might fill most of a page (a generous estimate: 60
+    characters a line, 50 lines a page). Only such entries are measured by the PDF
+    template, to let one that is taller than a page break instead of being cut off;
+    measuring every entry would triple the typesetting time."""
+    return sum(len(t) // 60 + 1 for t in texts) > 40
+
+
 def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
     """Everything a printable renderer needs, as plain data (the PDF template reads it as JSON)."""
     return {
@@ -273,6 +281,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
                         "topic": deck.topics[q.topic],
                         "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
                         "options": list(q.options) if q.kind == "mcq" else [],
+                        "long": _may_fill_a_page(q.prompt, *q.options),
                     }
                     for n, q in enumerate(form.questions, 1)
                 ],
@@ -282,6 +291,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str) -> dict[str, Any]:
                         "answer": lettered_answer(q),
                         "explanation": q.explanation,
                         "sources": citations(deck, q),
+                        "long": _may_fill_a_page(q.answer, q.explanation, *citations(deck, q)),
                     }
                     for n, q in enumerate(form.questions, 1)
                 ],
