@@ -426,7 +426,7 @@ def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[in
     if isinstance(old, dict) and old.get("hash") == digest and isinstance(old.get("mod"), int):
         return old["mod"], False
     previous = old.get("mod", 0) if isinstance(old, dict) and isinstance(old.get("mod"), int) else 0
-    mod = max(now, previous + 1)
+    mod = min(max(now, previous + 1), MAX_TIME)  # never a time the next build would refuse
     entries[key] = {"hash": digest, "mod": mod}
     return mod, True
 

@@ -260,7 +260,7 @@ def _prefix(deck_dir: Path) -> str:
 def _columns(cls: type, items: Iterable[Any]) -> list[list[Any]]:
     """Many values of one dataclass as one list per field: far faster to load than rows."""
     items = list(items)
-    return [[getattr(item, name) for item in items] for name in _names(cls)]
+    return [list(map(operator.attrgetter(name), items)) for name in _names(cls)]
 
 
 def _as_list(value: Any) -> Any:
