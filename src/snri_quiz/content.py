@@ -154,6 +154,13 @@ def _fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
     return digest.hexdigest()[:40]
 
 
+def _mine(info: os.stat_result) -> bool:
+    """The file belongs to the user running snri-quiz (on Windows, where there are no
+    user ids, the user's own profile folders are protected by their ACLs instead)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or info.st_uid == getuid()
+
+
 def _private_folder(folder: Path, create: bool) -> bool:
     """True when `folder` is a folder that belongs to the user and only the user can open
     (made so when it is the user's own); created with mode 0700 when `create`."""
@@ -161,7 +168,7 @@ def _private_folder(folder: Path, create: bool) -> bool:
         if create and not folder.exists():
             folder.mkdir(parents=True, mode=0o700)
         info = os.stat(folder)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        if not stat.S_ISDIR(info.st_mode) or not _mine(info):
             return False
         if stat.S_IMODE(info.st_mode) & 0o077:
             os.chmod(folder, 0o700)
@@ -181,7 +188,7 @@ def _read_cache(path: Path, deck_dir: Path) -> Content | None:
     try:
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_size > _MAX_BYTES:
+            if not stat.S_ISREG(info.st_mode) or not _mine(info) or info.st_size > _MAX_BYTES:
                 return None
             data = json.loads(handle.read())
             content = _decode(data, deck_dir)
