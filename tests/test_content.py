@@ -96,9 +96,18 @@ def test_wrong_types_in_an_entry_are_ignored(cache: Path) -> None:
     good = load_content(TINY, TINY_TEMPLATES)
     (entry,) = _entries(cache)
     data = json.loads(entry.read_bytes())
-    data["questions"][2][0] = 5  # kind: a number where text belongs
-    entry.write_text(json.dumps(data))
-    assert load_content(TINY, TINY_TEMPLATES) == good
+    for column, damage in [
+        (5, lambda c: c.__setitem__(0, 5)),  # prompt: a number where text belongs
+        (6, lambda c: (c["values"] if isinstance(c, dict) else c).__setitem__(0, "A")),  # options: text, not a list
+        (2, lambda c: c["index"].__setitem__(0, 99)),  # kind: an index past the table
+        (2, lambda c: c["index"].__setitem__(0, -1)),
+        (2, lambda c: c.__setitem__("index", c["index"][1:])),  # a column too short
+    ]:
+        data = json.loads(entry.read_bytes())
+        assert column == 6 or isinstance(data["questions"][column], dict) == (column == 2)
+        damage(data["questions"][column])
+        entry.write_text(json.dumps(data))
+        assert load_content(TINY, TINY_TEMPLATES) == good
 
 
 def test_entry_owned_by_someone_else_is_not_read(cache: Path) -> None:
