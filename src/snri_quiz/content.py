@@ -354,7 +354,22 @@ def _from_columns(
         decoded.append(column)
     if len({len(c) for c in decoded}) > 1:
         raise _Bad(f"{cls.__name__}: columns of different lengths")
-    return map(cls, *decoded)
+    return _instances(cls, decoded)
+
+
+def _instances(cls: type, columns: list[list[Any]]) -> Iterator[Any]:
+    """Build the dataclass values field by field, as pickle does, skipping the generated
+    __init__ (a frozen dataclass's sets each field through object.__setattr__, which
+    made up half of a cache hit). Only for classes without __post_init__ or slots."""
+    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__") or not columns:
+        yield from map(cls, *columns)
+        return
+    names = _names(cls)
+    new = object.__new__
+    for values in zip(*columns, strict=True):
+        item: Any = new(cls)
+        item.__dict__.update(zip(names, values, strict=True))
+        yield item
 
 
 def _table(written: Any) -> tuple[list[Any], list[Any] | None]:
@@ -382,6 +397,13 @@ def _decode_column(
         if not set(map(type, column)) <= kinds:
             raise _Bad(f"{cls.__name__}.{name}: a value of the wrong type")
         return column
+    if override is None and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        # Mostly plain values (a fact's text or number, a missing date): decode the rest.
+        plain = frozenset().union(*(k for a in typing.get_args(tp) if (k := _flat_types(a)) and list not in k))
+        others = _union([_decoder(a, cache, overrides) for a in typing.get_args(tp) if a not in plain])
+        if set(map(type, column)) <= plain:
+            return column
+        return [v if type(v) in plain else others(v) for v in column]
     if kinds == frozenset({list}):
         if not set(map(type, column)) <= {list}:
             raise _Bad(f"{cls.__name__}.{name}: expected lists")
