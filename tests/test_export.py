@@ -343,9 +343,11 @@ def test_moodle_xml_with_control_characters_is_well_formed(content: Content) -> 
     assert "nulhere" in out and "escape [2J clears" in out
 
 
-def test_output_dash_is_standard_output(tmp_path: Path) -> None:
+def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     code, out, _ = run("export", "--count", "3", "-o", "-")
     assert code == 0 and out == run("export", "--count", "3")[1]
+    assert list(tmp_path.iterdir()) == [], "a file named '-' was written"
     done = subprocess.run(
         [sys.executable, "-m", "snri_quiz", "export", "--format", "pdf", "--count", "3", "-o", "-"],
         capture_output=True,
