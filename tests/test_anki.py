@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
+import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +20,11 @@ from snri_quiz.anki import LOCK_NAME, build_package, note_spec
 from snri_quiz.cli import cli
 from snri_quiz.content import bundled_deck, load_content
 
-from .conftest import replace_in
+from .conftest import ROOT, replace_in
+
+TINY = ROOT / "tests" / "data" / "tiny-deck"
+TINY_TEMPLATES = ROOT / "tests" / "data" / "tiny-templates"
+HOSTILE = ROOT / "tests" / "hostile" / "io"
 
 
 def _strip(html: str) -> str:
@@ -284,7 +294,7 @@ def test_unwritable_output_folder(deck_copy: Path, tmp_path: Path) -> None:
     blocker.write_text("")
     result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(blocker / "dist")])
     assert result.exit_code == 2
-    assert result.stderr == f"Error: cannot create folder {blocker / 'dist'}: Not a directory\n"
+    assert result.stderr == f"Error: cannot write {blocker / 'dist'}: {blocker} is not a folder\n"
 
 
 def test_build_command_prints_path_and_counts(deck_copy: Path, tmp_path: Path) -> None:
@@ -426,3 +436,175 @@ def test_the_first_build_of_a_deck_reports_no_changes(deck_copy: Path, tmp_path:
     result = build_package(load_content(deck_copy), tmp_path / "dist")
     assert not result.changes and result.changelog is None
     assert (deck_copy / LOCK_NAME).exists() and not (deck_copy / "CHANGELOG.md").exists()
+
+
+# -- hardening (issue 11) -------------------------------------------------------------------
+
+
+def test_cloze_syntax_in_facts_makes_no_extra_deletion(tmp_path: Path, collection: Collection) -> None:
+    """`{{c1::`, `{{c2::`, `::` and `}}` inside facts and answers, rendered by Anki itself."""
+    deck = tmp_path / "deck"
+    shutil.copytree(TINY, deck)
+    shutil.copy(HOSTILE / "cloze-concepts.yaml", deck / "concepts.yaml")
+    content = load_content(deck, TINY_TEMPLATES)
+    clozes = [q for q in content.bank if q.kind == "cloze"]
+    assert len(clozes) == 4
+    result = build_package(content, tmp_path / "dist")
+    _import(collection, result.path)
+    by_guid = {collection.get_note(n).guid: n for n in collection.find_notes("")}
+    for q in clozes:
+        cards = collection.get_note(by_guid[note_spec(content.deck, q).guid]).cards()
+        assert len(cards) == 1, f"{q.answer!r}: {len(cards)} cards"
+        front, back = _strip(cards[0].question()), _strip(cards[0].answer())
+        assert front.count("[...]") == 1, front
+        assert q.answer not in front, f"answer leaked on the front: {front}"
+        statement = q.prompt.replace("_____", q.answer)
+        assert " ".join(statement.split()) in html.unescape(back), back  # as the browser shows it
+
+
+def test_deck_name_never_escapes_the_output_folder() -> None:
+    from snri_quiz.anki import package_file_name
+
+    assert package_file_name("SNRIs") == "SNRIs.apkg"
+    for name, expected in [
+        ("../escaped", "_escaped.apkg"),
+        ("/abs/path", "_abs_path.apkg"),
+        ("Ti\0ny", "Ti_ny.apkg"),
+        ("", "deck.apkg"),
+        ("..", "deck.apkg"),
+        ("a:b?", "a_b_.apkg"),
+    ]:
+        assert package_file_name(name) == expected
+        assert "/" not in package_file_name(name)
+
+
+@pytest.mark.parametrize(
+    "epoch",
+    ["99999999999999999999999", "-1", "1e9", "253402300800", "12\u0663"],
+    ids=["huge", "neg", "e", "y10k", "digit"],
+)
+def test_bad_source_date_epoch_is_one_line_exit_2(
+    epoch: str, deck_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = (deck_copy / LOCK_NAME).read_bytes()
+    (deck_copy / LOCK_NAME).unlink()  # a build that would write a new lock
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(tmp_path / "dist")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: SOURCE_DATE_EPOCH: ") and result.stderr.count("\n") == 1
+    assert "is not a time" in result.stderr
+    assert not (deck_copy / LOCK_NAME).exists() and not (tmp_path / "dist").exists()
+    assert lock
+
+
+def test_huge_mod_in_the_lock_file_is_refused(deck_copy: Path, tmp_path: Path) -> None:
+    lock_path = deck_copy / LOCK_NAME
+    data = json.loads(lock_path.read_text())
+    guid = next(iter(data["notes"]))
+    data["notes"][guid]["mod"] = 10**30
+    data["notes"][guid]["hash"] = "changed"
+    lock_path.write_text(json.dumps(data))
+    before = lock_path.read_bytes()
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(tmp_path / "dist")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: {lock_path}: notes[{guid!r}].mod: {10**30} is not a time between 0 and 253402300799; "
+        "delete the lock file to start fresh\n"
+    )
+    assert lock_path.read_bytes() == before and not (tmp_path / "dist").exists()
+
+
+def test_failed_build_writes_neither_lock_nor_folder(deck_copy: Path, tmp_path: Path) -> None:
+    """The package cannot be written (a FIFO stands at its name): the lock file must not move on."""
+    replace_in(
+        deck_copy / "drugs" / "milnacipran.yaml",
+        "Titration: day 1",
+        "Titration in adults: day 1",
+    )
+    lock_before = (deck_copy / LOCK_NAME).read_bytes()
+    out = tmp_path / "dist"
+    out.mkdir()
+    os.mkfifo(out / "SNRIs.apkg")
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {out / 'SNRIs.apkg'} is a FIFO; refusing to replace it (give a regular file)\n"
+    assert (deck_copy / LOCK_NAME).read_bytes() == lock_before
+    assert stat.S_ISFIFO(os.lstat(out / "SNRIs.apkg").st_mode)
+    assert [p.name for p in out.iterdir()] == ["SNRIs.apkg"]
+    assert sorted(p.name for p in deck_copy.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        ("missing-parent", "Error: cannot write {out}: folder {parent} does not exist\n"),
+        ("file", "Error: {out} is a file, not a folder\n"),
+        ("fifo", "Error: {out} is a FIFO, not a folder\n"),
+    ],
+)
+def test_bad_output_folder_is_refused_before_work(make: str, message: str, deck_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    if make == "missing-parent":
+        out = tmp_path / "nowhere" / "dist"
+    elif make == "file":
+        out.write_text("keep")
+    else:
+        os.mkfifo(out)
+    before = sorted(tmp_path.iterdir())
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == message.format(out=out, parent=out.parent)
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_output_folder_symlink_and_package_symlink_are_written_through(deck_copy: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "linked").symlink_to(real)
+    elsewhere = tmp_path / "elsewhere.apkg"
+    elsewhere.write_bytes(b"old")
+    (real / "SNRIs.apkg").symlink_to(elsewhere)
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(tmp_path / "linked")])
+    assert result.exit_code == 0, result.output
+    assert (real / "SNRIs.apkg").is_symlink()
+    assert elsewhere.read_bytes()[:2] == b"PK"
+    assert [p.name for p in real.iterdir()] == ["SNRIs.apkg"]
+
+
+def test_build_to_standard_output(deck_copy: Path, tmp_path: Path) -> None:
+    reference = build_package(load_content(deck_copy), tmp_path / "dist").path.read_bytes()
+    (tmp_path / "tmp").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "snri_quiz", "build", "--deck", str(deck_copy), "-o", "-"],
+        capture_output=True,
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        check=True,
+    )
+    assert done.stdout == reference
+    assert done.stderr.decode().startswith("Wrote standard output (")
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deck", "dist", "tmp"]
+
+
+def test_lock_file_fifo_is_refused(deck_copy: Path, tmp_path: Path) -> None:
+    (deck_copy / LOCK_NAME).unlink()
+    os.mkfifo(deck_copy / LOCK_NAME)
+    result = CliRunner().invoke(cli, ["build", "--deck", str(deck_copy), "-o", str(tmp_path / "dist")])
+    assert result.exit_code == 2
+    assert "the lock file is not a regular file" in result.stderr
+    assert stat.S_ISFIFO(os.lstat(deck_copy / LOCK_NAME).st_mode)
+
+
+def test_lock_file_symlink_is_written_through(deck_copy: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real-lock.json"
+    shutil.move(deck_copy / LOCK_NAME, real)
+    (deck_copy / LOCK_NAME).symlink_to(real)
+    replace_in(
+        deck_copy / "drugs" / "milnacipran.yaml",
+        "Titration: day 1",
+        "Titration in adults: day 1",
+    )
+    before = real.read_text()
+    assert build_package(load_content(deck_copy), tmp_path / "dist").changed > 0
+    assert (deck_copy / LOCK_NAME).is_symlink() and real.read_text() != before

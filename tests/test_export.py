@@ -6,13 +6,18 @@ import csv
 import html
 import io
 import json
+import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,8 +25,8 @@ from pypdf import PdfReader
 
 from snri_quiz.cli import cli
 from snri_quiz.content import Content, load_content
-from snri_quiz.export import exam_data, gift_escape, make_forms, to_anki_text
-from snri_quiz.questions import select
+from snri_quiz.export import exam_data, gift_escape, make_forms, to_anki_text, to_gift, to_moodle_xml, to_quizlet
+from snri_quiz.questions import Question, select
 
 from .conftest import ROOT, replace_in
 
@@ -323,7 +328,7 @@ def test_unwritable_path_writes_nothing(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("keep")
     code, _, err = run("export", "--format", "pdf", "--count", "3", "-o", str(blocker / "exam.pdf"))
-    assert code == 2 and err.startswith(f"Error: cannot create folder {blocker}")
+    assert code == 2 and err == f"Error: cannot write {blocker / 'exam.pdf'}: {blocker} is not a folder\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
@@ -340,3 +345,174 @@ def test_sample_exam_linked_from_readme_is_current(tmp_path: Path) -> None:
     assert (tmp_path / "sample-key.pdf").read_bytes() == key.read_bytes(), "regenerate examples/sample-exam-key.pdf"
     readme = (ROOT / "README.md").read_text()
     assert "examples/sample-exam.pdf" in readme and "examples/sample-exam-key.pdf" in readme
+
+
+# -- hardening (issues 11 and 13) -----------------------------------------------------------
+
+HOSTILE = yaml.safe_load((ROOT / "tests" / "hostile" / "io" / "text.yaml").read_text(encoding="utf-8"))
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def _hostile_questions(content: Content, texts: list[str]) -> list[Question]:
+    """Real questions of every kind with hostile text in every field people see."""
+    kinds = {}
+    for q in content.bank:
+        kinds.setdefault(q.kind, q)
+    out = []
+    for text in texts:
+        for q in kinds.values():
+            options = (text, *q.options[1:]) if q.options else ()
+            answer = text if q.kind != "tf" else q.answer
+            out.append(
+                replace(
+                    q,
+                    prompt=text,
+                    options=options,
+                    answer=options[q.answer_index] if q.answer_index is not None else answer,
+                    accepted=(answer,) if q.kind in ("typed", "cloze") else q.accepted,
+                    explanation=text,
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize(("fmt", "delimiter"), [("csv", ","), ("tsv", "\t")])
+def test_formula_cells_are_neutralised_in_anki_text(fmt: str, delimiter: str, content: Content) -> None:
+    questions = _hostile_questions(content, HOSTILE["formula"])
+    out = to_anki_text(content.deck, questions, delimiter)
+    rows = list(csv.reader(io.StringIO(out.split("#tags column:4\n", 1)[1]), delimiter=delimiter))
+    assert len(rows) == len(questions)
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(TRIGGERS), cell
+    # the neutralised character is an HTML character reference: Anki shows the text unchanged
+    fronts = [html.unescape(re.sub(r"<[^>]+>", "", r[1])) for r in rows]
+    for text in HOSTILE["formula"]:
+        assert any(f.startswith(text) or f.startswith(f"True or false: {text}") for f in fronts), text
+
+
+def test_formula_cells_are_neutralised_in_quizlet(content: Content) -> None:
+    questions = _hostile_questions(content, HOSTILE["formula"])
+    lines = to_quizlet(questions).splitlines()
+    assert len(lines) == len(questions)
+    for line in lines:
+        term, definition = line.split("\t")
+        for cell in (term, definition):
+            assert not cell.startswith(TRIGGERS), cell
+    assert any(line.startswith("'=HYPERLINK(") for line in lines)
+
+
+def test_gift_escapes_html(content: Content) -> None:
+    questions = _hostile_questions(content, HOSTILE["html"])
+    out = to_gift(content.deck, questions)
+    assert "<script" not in out and "<b>" not in out and "<img" not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src\\=x onerror\\=alert(1)&gt;" in out
+
+
+def test_moodle_xml_with_control_characters_is_well_formed(content: Content) -> None:
+    questions = _hostile_questions(content, HOSTILE["control"])
+    out = to_moodle_xml(content.deck, questions)
+    root = ET.fromstring(out)  # raises on characters XML 1.0 forbids
+    assert len([q for q in root if q.get("type") != "category"]) == len(questions)
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", out)
+    assert "nulhere" in out and "escape [2J clears" in out
+
+
+def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("export", "--count", "3", "-o", "-")
+    assert code == 0 and out == run("export", "--count", "3")[1]
+    assert list(tmp_path.iterdir()) == [], "a file named '-' was written"
+    done = subprocess.run(
+        [sys.executable, "-m", "snri_quiz", "export", "--format", "pdf", "--count", "3", "-o", "-"],
+        capture_output=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert done.stdout.startswith(b"%PDF-") and list(tmp_path.iterdir()) == []
+    code, _, err = run("export", "--format", "pdf", "--count", "3", "--key", "separate", "-o", "-")
+    assert code == 2 and err == "Error: --key separate needs -o FILE\n"
+
+
+def test_export_refuses_a_fifo_and_writes_through_a_symlink(tmp_path: Path) -> None:
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    code, _, err = run("export", "--count", "3", "-o", str(fifo))
+    assert code == 2 and err == f"Error: {fifo} is a FIFO; refusing to replace it (give a regular file)\n"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    real = tmp_path / "real.md"
+    real.write_text("old")
+    (tmp_path / "link.md").symlink_to(real)
+    code, _, err = run("export", "--format", "md", "--count", "3", "-o", str(tmp_path / "link.md"))
+    assert code == 0, err
+    assert (tmp_path / "link.md").is_symlink() and real.read_text().startswith("# SNRIs question set")
+
+
+def test_export_into_a_missing_folder_is_an_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "exam.md"
+    code, _, err = run("export", "--format", "md", "--count", "3", "-o", str(target))
+    assert code == 2 and err == f"Error: cannot write {target}: folder {target.parent} does not exist\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_separate_key_writes_both_files_or_neither(tmp_path: Path) -> None:
+    paper, key = tmp_path / "exam.md", tmp_path / "exam-key.md"
+    paper.write_text("old paper")
+    os.mkfifo(key)
+    code, _, err = run("export", "--format", "md", "--count", "3", "--key", "separate", "-o", str(paper))
+    assert code == 2 and err == f"Error: {key} is a FIFO; refusing to replace it (give a regular file)\n"
+    assert paper.read_text() == "old paper"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exam-key.md", "exam.md"]
+
+
+def _tiny_with(tmp_path: Path, old: str, new: str) -> Path:
+    deck = tmp_path / "tiny"
+    shutil.copytree(ROOT / "tests" / "data" / "tiny-deck", deck)
+    replace_in(deck / "drugs" / "alpha.yaml", old, new)
+    return deck
+
+
+@pytest.mark.parametrize("where", ["key", "question"])
+def test_pdf_entry_taller_than_a_page_breaks_across_pages(where: str, tmp_path: Path) -> None:
+    long_text = " ".join(f"word{i}" for i in range(2500)) + " THEENDMARKER"
+    if where == "key":  # the fact's note goes into the key's explanation
+        deck = _tiny_with(tmp_path, "    value: Alphax\n", f"    value: Alphax\n    note: {long_text}\n")
+    else:  # the brand name goes into the question's prompt
+        deck = _tiny_with(tmp_path, "    value: Alphax\n", f"    value: Alphax {long_text}\n")
+    target = tmp_path / "exam.pdf"
+    code, _, err = run(
+        "export", "--deck", str(deck), "--templates", str(ROOT / "tests" / "data" / "tiny-templates"),
+        "--format", "pdf", "--drug", "alpha", "--topic", "brand_names", "--key", "appended", "-o", str(target),
+    )  # fmt: skip
+    assert code == 0, err
+    pages = PdfReader(target).pages
+    text = squash(" ".join(page.extract_text() for page in pages))
+    assert "word1 word2" in text and "word2499 THEENDMARKER" in text
+    for page in pages:  # pypdf extracts text drawn below the page too: check where it is
+        below: list[str] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], *_: object, below: list[str] = below) -> None:
+            if text.strip() and tm[5] * cm[3] + cm[5] < 0:
+                below.append(text)
+
+        page.extract_text(visitor_text=visit)
+        assert not below, f"text cut off below the page: {squash(' '.join(below))[-60:]}"
+
+
+def test_pdf_refuses_cjk_text_naming_the_question(tmp_path: Path) -> None:
+    deck = _tiny_with(tmp_path, "value: Alphax", "value: アルファ錠")
+    target = tmp_path / "exam.pdf"
+    code, _, err = run(
+        "export", "--deck", str(deck), "--templates", str(ROOT / "tests" / "data" / "tiny-templates"),
+        "--format", "pdf", "--drug", "alpha", "--topic", "brand_names", "--mode", "mcq", "-o", str(target),
+    )  # fmt: skip
+    assert code == 2
+    assert re.fullmatch(
+        r"Error: form A, question 1 \(q[0-9a-f]{15}\): the PDF fonts cannot show 'アルファ錠' \(Chinese, Japanese or "
+        r"Korean text\); export it with --format html or md instead\n",
+        err,
+    ), err
+    assert not target.exists()
+    code, _, err = run("export", "--format", "pdf", "--count", "2", "--title", "試験", "-o", str(target))
+    assert code == 2 and err.startswith("Error: --title: the PDF fonts cannot show '試験'")

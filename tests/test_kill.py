@@ -24,15 +24,15 @@ pytestmark = pytest.mark.slow  # run by CI (pytest -m slow); left out of the def
 FRACTIONS = (0.15, 0.35, 0.55, 0.7, 0.85, 0.95)
 
 
-def _run(argv: list[str]) -> float:
+def _run(argv: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snri_quiz", *argv], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "snri_quiz", *argv], check=True, capture_output=True, env=env)
     return time.perf_counter() - start
 
 
-def _kill_after(argv: list[str], delay: float) -> None:
+def _kill_after(argv: list[str], delay: float, env: dict[str, str] | None = None) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "snri_quiz", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "snri_quiz", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
@@ -59,6 +59,9 @@ def big_deck(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_killed_build_leaves_previous_deck_intact(big_deck: Path, tmp_path: Path) -> None:
     out = tmp_path / "dist"
     argv = ["build", "--deck", str(big_deck), "-o", str(out)]
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "SNRI_QUIZ_CACHE": "off"}
     _run(argv)
     (target,) = out.glob("*.apkg")
     old = target.read_bytes()
@@ -69,7 +72,8 @@ def test_killed_build_leaves_previous_deck_intact(big_deck: Path, tmp_path: Path
     new = (tmp_path / "reference" / target.name).read_bytes()
     assert new != old
     for fraction in FRACTIONS:
-        _kill_after(argv, duration * fraction)
+        _kill_after(argv, duration * fraction, env)
+        assert list(scratch.iterdir()) == [], "a killed build left scratch files in the temp folder"
         now = target.read_bytes()
         assert now in (old, new), f"partial deck after a kill at {fraction:.0%} of a build"
         assert _notes_in(target, tmp_path) == old_notes
@@ -91,3 +95,24 @@ def test_killed_export_leaves_previous_file_intact(big_deck: Path, tmp_path: Pat
         _kill_after([*argv, "--seed", "1"], duration * fraction)
         assert target.read_bytes() in (old, new), f"partial file after a kill at {fraction:.0%} of an export"
     assert os.path.getsize(target) in (len(old), len(new))
+
+
+def test_build_killed_while_writing_leaves_no_scratch_behind(big_deck: Path, tmp_path: Path) -> None:
+    """Killed while the collection is being written: the next build removes every scratch
+    file, and nothing was ever put in the temp folder (1.0 left a scratch folder there)."""
+    out = tmp_path / "dist"
+    out.mkdir()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "SNRI_QUIZ_CACHE": "off"}
+    argv = [sys.executable, "-m", "snri_quiz", "build", "--deck", str(big_deck), "-o", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 120
+    while not list(scratch.iterdir()) and not list(out.glob(".*.tmp")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    subprocess.run(argv, check=True, capture_output=True, env=env)
+    assert list(scratch.iterdir()) == []
+    assert [p.suffix for p in out.iterdir()] == [".apkg"]

@@ -128,30 +128,36 @@ def test_html_escaping_round_trips(text: str) -> None:
     assert "<" not in escaped and ">" not in escaped
 
 
-@given(HOSTILE)
-def test_cloze_field_escapes_around_the_marker(text: str) -> None:
-    from snri_quiz.questions import Question
+@given(HOSTILE, HOSTILE)
+def test_cloze_field_escapes_around_the_marker(text: str, answer: str) -> None:
+    """Whatever the fact and the answer hold (cloze syntax included), the field has one
+    deletion, holding the whole answer, and no markup."""
+    from snri_quiz.questions import BLANK, Question
 
+    answer = answer.replace(BLANK, "") or "a<b"
     q = Question(
         "q1",
         "t",
         "cloze",
         "mechanism",
         "snri",
-        "x",
+        f"{text} {BLANK} end",
         (),
-        "ans",
+        answer,
         None,
-        ("ans",),
+        (answer,),
         "",
         (),
         (),
         (),
         (),
-        cloze=text.replace("{", "(").replace("}", ")") + " {{c1::a<b}} end",
+        cloze=f"{text} {{{{c1::{answer}}}}} end",
     )
     field = _cloze_html(q)
-    assert "{{c1::a&lt;b}}" in field and "<script" not in field
+    assert field.count("{") == 2 and field.count("}") == 2  # the marker only
+    assert "<script" not in field
+    inner = field.split("{{c1::", 1)[1].split("}}", 1)[0]
+    assert html.unescape(inner) == answer
 
 
 @settings(max_examples=40, deadline=None)

@@ -241,10 +241,10 @@ def test_selection_filters_and_count(content: Content) -> None:
 
 def test_cache_is_keyed_by_every_input(deck_copy: Path, private_cache: Path) -> None:
     first = load_content(deck_copy)
-    entries = set(private_cache.glob("bank-*.pickle"))
+    entries = set(private_cache.glob("bank-*.json"))
     assert entries, "a successful load is cached"
     assert load_content(deck_copy) == first
-    assert set(private_cache.glob("bank-*.pickle")) == entries, "the second load is a cache hit"
+    assert set(private_cache.glob("bank-*.json")) == entries, "the second load is a cache hit"
     replace_in(deck_copy / "drugs" / "milnacipran.yaml", "Titration: day 1", "Titration in adults: day 1")
     edited = load_content(deck_copy)
     assert edited != first and any("Titration in adults" in q.explanation for q in edited.bank)
@@ -253,8 +253,8 @@ def test_cache_is_keyed_by_every_input(deck_copy: Path, private_cache: Path) -> 
 
 def test_damaged_cache_entry_is_rebuilt(deck_copy: Path, private_cache: Path) -> None:
     good = load_content(deck_copy)
-    for entry in private_cache.glob("bank-*.pickle"):
-        entry.write_bytes(b"not a pickle")
+    for entry in private_cache.glob("bank-*.json"):
+        entry.write_bytes(b"not json")
     assert load_content(deck_copy) == good
 
 

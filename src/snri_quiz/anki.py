@@ -22,24 +22,27 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import genanki
 
 from .content import Content, paused_gc
-from .errors import OutputError
+from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
-from .files import ensure_folder, write_atomic
+from .files import scratch_file, staged, write_atomic
 from .questions import BLANK, Question, filter_questions, lettered_answer
 
 LOCK_NAME = "anki-lock.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+MAX_TIME = 253402300799
+"""The last second of year 9999: the latest modification time a note may carry."""
 
 CSS = """\
 .card { --fg: #1f2328; --bg: #fbfbfa; --muted: #57606a; --line: #d0d7de; --accent: #0550ae;
@@ -390,10 +393,53 @@ def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str
     return '<ol class="options">' + "".join(items) + "</ol>"
 
 
+_BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
+_BRACES_AND_COLONS = str.maketrans({"{": "&#123;", "}": "&#125;", ":": "&#58;"})
+
+
+def _cloze_text(text: str, inside: bool = False) -> str:
+    """Escape text for a cloze field: as HTML, and braces (inside the deletion also
+    colons) as character references, so `{{c1::` in a fact cannot start a deletion and
+    `}}` or `::` (a hint) in the answer cannot end it early or hide part of it."""
+    return _e(text).translate(_BRACES_AND_COLONS if inside else _BRACES)
+
+
 def _cloze_html(q: Question) -> str:
-    before, _, rest = q.cloze.partition("{{c1::")
-    inner, _, after = rest.partition("}}")
-    return f"{_e(before)}{{{{c1::{_e(inner)}}}}}{_e(after)}"
+    """The cloze field: the prompt with the deletion where the blank is. The gaps are
+    found by lining the prompt up with `q.cloze` (never by searching for `{{c1::`, which
+    the fact text itself may contain)."""
+    marker = "{{c1::" + q.answer + "}}"
+    pieces = _gaps(q.prompt, q.cloze, marker)
+    if pieces is None:
+        raise OutputError(f"question {q.id}: the cloze text does not match its prompt")
+    deletion = "{{c1::" + _cloze_text(q.answer, inside=True) + "}}"
+    return deletion.join(_cloze_text(piece) for piece in pieces)
+
+
+def _gaps(prompt: str, cloze: str, marker: str) -> list[str] | None:
+    """Pieces such that prompt == BLANK.join(pieces) and cloze == marker.join(pieces)."""
+    simple = prompt.split(BLANK)
+    if marker.join(simple) == cloze:
+        return simple
+    failed: set[tuple[int, int]] = set()
+
+    def walk(p: int, c: int) -> list[str] | None:
+        if prompt[p:] == cloze[c:]:
+            return [prompt[p:]]
+        if (p, c) in failed:
+            return None
+        at = cloze.find(marker, c)
+        while at != -1:
+            piece = cloze[c:at]
+            if prompt.startswith(piece + BLANK, p):
+                rest = walk(p + len(piece) + len(BLANK), at + len(marker))
+                if rest is not None:
+                    return [piece, *rest]
+            at = cloze.find(marker, at + 1)
+        failed.add((p, c))
+        return None
+
+    return walk(0, 0)
 
 
 _MONTHS = frozenset("january february march april may june july august september october november december".split())
@@ -551,6 +597,9 @@ def deck_description(deck: Deck, specs: Sequence[NoteSpec], last_changes: str = 
 
 def _read_lock(path: Path) -> dict[str, Any]:
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read
+            raise OutputError(f"{path}: the lock file is not a regular file; refusing to read or replace it")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {"version": 1, "models": {}, "notes": {}}
@@ -562,6 +611,14 @@ def _read_lock(path: Path) -> dict[str, Any]:
         or not isinstance(data.get("models"), dict)
     ):
         raise OutputError(f"{path}: not an snri-quiz lock file; delete it to start fresh")
+    for section in ("models", "notes"):
+        for key, entry in data[section].items():
+            mod = entry.get("mod") if isinstance(entry, dict) else None
+            if isinstance(mod, int) and not 0 <= mod <= MAX_TIME:
+                raise OutputError(
+                    f"{path}: {section}[{key!r}].mod: {mod} is not a time between 0 and {MAX_TIME}; "
+                    "delete the lock file to start fresh"
+                )
     return data
 
 
@@ -585,7 +642,7 @@ def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[in
     if isinstance(old, dict) and old.get("hash") == digest and isinstance(old.get("mod"), int):
         return old["mod"], False
     previous = old.get("mod", 0) if isinstance(old, dict) and isinstance(old.get("mod"), int) else 0
-    mod = max(now, previous + 1)
+    mod = min(max(now, previous + 1), MAX_TIME)  # never a time the next build would refuse
     entries[key] = {**(old if isinstance(old, dict) else {}), "hash": digest, "mod": mod}
     return mod, True
 
@@ -597,41 +654,59 @@ def _model_hash(note_type: _NoteType) -> str:
 
 
 def _now() -> int:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    return int(epoch) if epoch and epoch.isdigit() else int(time.time())
+    """SOURCE_DATE_EPOCH when set (reproducible builds), else the clock."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return int(time.time())
+    if not (epoch.isascii() and epoch.isdigit()) or int(epoch) > MAX_TIME:
+        shown = epoch if len(epoch) <= 30 else epoch[:30] + "..."
+        raise UsageError(f"SOURCE_DATE_EPOCH: {shown!r} is not a time (whole seconds since 1970, at most {MAX_TIME})")
+    return int(epoch)
+
+
+def package_file_name(deck_name: str) -> str:
+    """The .apkg file name for a deck: never a path, never hidden, never empty
+    (`check` refuses such deck names; this is the second line of defence)."""
+    safe = re.sub(r'[\x00-\x1f\x7f/\\<>:"|?*]', "_", deck_name).strip(" .")[:100]
+    return f"{safe or 'deck'}.apkg"
 
 
 def build_package(
     content: Content,
-    out_dir: Path,
+    out_dir: Path | None,
     *,
     topics: Iterable[str] = (),
     drugs: Iterable[str] = (),
+    stream: IO[bytes] | None = None,
 ) -> BuildResult:
-    """Write `<out_dir>/<deck name>.apkg` and update the deck's lock file; return counts."""
+    """Write `<out_dir>/<deck name>.apkg` (or, when `out_dir` is None, the package to
+    `stream`) and update the deck's lock file, all or nothing; return counts.
+
+    `out_dir` may be missing if its parent exists: it is created when the build succeeds.
+    """
     with paused_gc():
-        return _build_package(content, out_dir, topics=topics, drugs=drugs)
+        return _build_package(content, out_dir, topics=topics, drugs=drugs, stream=stream)
 
 
 def _build_package(
     content: Content,
-    out_dir: Path,
+    out_dir: Path | None,
     *,
     topics: Iterable[str] = (),
     drugs: Iterable[str] = (),
+    stream: IO[bytes] | None = None,
 ) -> BuildResult:
-    """Write `<out_dir>/<deck name>.apkg` and update the deck's lock file; return counts."""
     deck = content.deck
     topics, drugs = tuple(topics), tuple(drugs)
+    now = _now()
     questions = filter_questions(content.bank, deck, topics=topics, drugs=drugs)
     sources_cache: dict[tuple[str, ...], str] = {}
     specs = [note_spec(deck, q, sources_cache) for q in questions]
-    ensure_folder(out_dir)
-    target = out_dir / f"{deck.name}.apkg"
+    file_name = package_file_name(deck.name)
+    target = out_dir / file_name if out_dir is not None else Path(file_name)
 
     lock_path = deck.path / LOCK_NAME
     lock = _read_lock(lock_path)
-    now = _now()
     full = not topics and not drugs
     old_notes = {g: dict(v) for g, v in lock["notes"].items() if isinstance(v, dict)}
     old_facts = lock.get("facts") if isinstance(lock.get("facts"), dict) else None
@@ -676,19 +751,26 @@ def _build_package(
         or (json.dumps(lock.get("facts"), sort_keys=True), lock.get("changes")) != before_lock
     )
     warnings: list[str] = []
-    changelog = None
-    if dirty:
-        try:
-            if changes:
-                changelog = _append_changelog(deck, changes, now)
-            write_atomic(lock_path, json.dumps(lock, indent=1, sort_keys=True) + "\n")
-        except OutputError as exc:
-            warnings.append(f"{exc}; modification times will not persist between builds")
-
     package_time = max([*mods, *model_mods, 0])
     last = lock.get("changes")
     summary = f"{last['date']}, version {last['version']}: {last['summary']}" if isinstance(last, dict) else ""
-    write_package(deck, specs, mods, target, package_time, description=deck_description(deck, specs, summary))
+    write = package_writer(deck, specs, mods, package_time, deck_description(deck, specs, summary))
+    changelog = None
+    # The package, the lock file and the changelog are committed together: a failed build changes none.
+    with staged() as files:
+        if dirty:
+            try:
+                if changes:
+                    changelog = files.add(deck.path / CHANGELOG_NAME, _changelog_text(deck, changes, now))
+                files.add(lock_path, json.dumps(lock, indent=1, sort_keys=True) + "\n")
+            except OutputError as exc:
+                changelog = None
+                warnings.append(f"{exc}; modification times will not persist between builds")
+        if out_dir is not None:
+            files.add(target, writer=write, create_folder=True)
+        else:
+            assert stream is not None
+            _stream_package(write, stream, package_file_name(deck.name))
     names = [subdeck_name(deck, topic) for topic in deck.topics]
     used = [name for name in names if any(s.deck_name == name for s in specs)]
     counts = tuple(
@@ -712,8 +794,8 @@ def _day(moment: int) -> str:
 CHANGELOG_NAME = "CHANGELOG.md"
 
 
-def _append_changelog(deck: Deck, changes: Changes, now: int) -> Path:
-    """Add this build's entry at the top of the deck's CHANGELOG.md (newest first)."""
+def _changelog_text(deck: Deck, changes: Changes, now: int) -> str:
+    """The deck's CHANGELOG.md with this build's entry added at the top (newest first)."""
     path = deck.path / CHANGELOG_NAME
     title = f"# Changes to {deck.name}\n"
     try:
@@ -725,8 +807,7 @@ def _append_changelog(deck: Deck, changes: Changes, now: int) -> Path:
     rest = previous[len(title) :] if previous.startswith(title) else "\n" + previous
     entry = [f"\n## {deck.version}, built {_day(now)}", "", changes.summary(), ""]
     entry += [f"- {' '.join(line.split())}" for line in changes.lines()]
-    write_atomic(path, title + "\n".join(entry) + "\n" + rest)
-    return path
+    return title + "\n".join(entry) + "\n" + rest
 
 
 def write_package(
@@ -739,6 +820,17 @@ def write_package(
     description: str | None = None,
 ) -> Path:
     """Write an .apkg of these notes (with their modification times) and the note types and decks they use."""
+    return write_atomic(target, writer=package_writer(deck, specs, mods, package_time, description))
+
+
+def package_writer(
+    deck: Deck,
+    specs: Sequence[NoteSpec],
+    mods: Sequence[int],
+    package_time: int,
+    description: str | None = None,
+) -> Callable[[Path], None]:
+    """A function that writes the .apkg of these notes to the path it is given."""
     used_types = sorted({s.note_type for s in specs})
     root = genanki.Deck(deck.id, deck.name, description=description or deck_description(deck, specs))
     for key in used_types:
@@ -746,19 +838,49 @@ def write_package(
     names = [subdeck_name(deck, topic) for topic in deck.topics]
     used = [name for name in names if any(s.deck_name == name for s in specs)]
     decks = [root, *(genanki.Deck(subdeck_id(deck, name), name) for name in used)]
-    return write_atomic(target, writer=lambda tmp: _write_apkg(decks, specs, mods, deck, package_time, tmp))
+    scratch = package_file_name(deck.name)
+
+    def write(tmp: Path) -> None:
+        _write_apkg(decks, specs, mods, deck, package_time, tmp, scratch=scratch)
+
+    return write
+
+
+def _stream_package(write: Callable[[Path], None], stream: IO[bytes], file_name: str) -> None:
+    """Build the package in a scratch file (cleaned up like every temporary file) and copy it out."""
+    import shutil
+
+    scratch = scratch_file(Path(tempfile.gettempdir()), f"snri-quiz-{file_name}")
+    try:
+        write(scratch)
+        with scratch.open("rb") as handle:
+            shutil.copyfileobj(handle, stream)
+        stream.flush()
+    except OSError as exc:
+        raise OutputError(f"cannot write the package to standard output: {exc.strerror or exc}") from None
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def _write_apkg(
-    decks: list[genanki.Deck], specs: Sequence[NoteSpec], mods: Sequence[int], deck: Deck, timestamp: int, path: Path
+    decks: list[genanki.Deck],
+    specs: Sequence[NoteSpec],
+    mods: Sequence[int],
+    deck: Deck,
+    timestamp: int,
+    path: Path,
+    *,
+    scratch: str,
 ) -> None:
     """genanki writes the collection, note types and decks; the notes and cards are inserted
     in two batches (genanki's per-note path is the slow part of large builds), and the zip
-    gets fixed dates so the bytes are reproducible."""
+    gets fixed dates so the bytes are reproducible. The collection is built in a scratch
+    file beside `path`, named like every temporary file of the output `scratch`, so a
+    killed build's scratch file is deleted by the next build."""
     import itertools
 
-    with tempfile.TemporaryDirectory(prefix="snri-quiz-") as tmp:
-        db_path = Path(tmp) / "collection.anki2"
+    db_path = scratch_file(path.parent, scratch)
+    try:
         connection = sqlite3.connect(db_path)
         try:
             connection.execute("PRAGMA journal_mode = OFF")  # a scratch file, renamed only when complete
@@ -801,3 +923,5 @@ def _write_apkg(
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, data, compresslevel=1)
+    finally:
+        db_path.unlink(missing_ok=True)

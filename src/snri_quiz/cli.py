@@ -236,7 +236,7 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
     "--output",
     type=click.Path(),
     default=None,
-    help="File to write (default: standard output; required for pdf).",
+    help="File to write; - or left out: standard output (pdf needs -o).",
 )
 @click.option(
     "--forms",
@@ -292,10 +292,13 @@ def export(
 
     from . import export as ex
     from .content import load_content
-    from .files import write_atomic
+    from .files import STDOUT, output_target, staged
     from .questions import select
 
-    output = Path(output) if output is not None else None
+    if output is None and fmt == "pdf":
+        raise UsageError("--format pdf needs -o FILE (or -o - for standard output)")
+    output = Path(output) if output is not None and str(output) != STDOUT else None
+    to_stdout = output is None
     printable = fmt in ex.PRINTABLE
     if forms < 1:
         raise UsageError("--forms must be at least 1")
@@ -303,12 +306,16 @@ def export(
         raise UsageError(f"--forms {forms} is too many: forms are lettered A to Z, so at most 26")
     if forms > 1 and not printable:
         raise UsageError("--forms applies to pdf, html and md only")
-    if output is None and fmt == "pdf":
-        raise UsageError("--format pdf needs -o FILE")
-    if output is None and printable and key == "separate":
+    if to_stdout and printable and key == "separate":
         if click.get_current_context().get_parameter_source("key") is not click.core.ParameterSource.DEFAULT:
             raise UsageError("--key separate needs -o FILE")
         key = "appended"  # one stream: the key follows the questions
+    if to_stdout and fmt == "pdf" and sys.stdout.isatty():
+        raise UsageError("-o - would print a PDF to the terminal; redirect it to a file")
+    key_path = output.with_name(f"{output.stem}-key{output.suffix}") if output and key == "separate" else None
+    for path in (output, key_path):
+        if path is not None:
+            output_target(path)  # a bad -o fails before the work, not after
     content = load_content(deck, templates, seed=seed)
     d = content.deck
     chosen = select(content.bank, d, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
@@ -318,9 +325,8 @@ def export(
         renderers: dict[str, Callable[..., str | bytes]] = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}
         render = renderers[fmt]
         files.append((output, render(data, paper=True, key=key == "appended")))
-        if key == "separate":
-            assert output is not None
-            files.append((output.with_name(f"{output.stem}-key{output.suffix}"), render(data, paper=False, key=True)))
+        if key_path is not None:
+            files.append((key_path, render(data, paper=False, key=True)))
     else:
         text = {
             "json": lambda: ex.to_json(chosen),
@@ -331,12 +337,18 @@ def export(
             "moodle": lambda: ex.to_moodle_xml(d, chosen),
         }[fmt]()
         files.append((output, text))
-    if output is None:
-        click.echo(files[0][1], nl=False)
+    if to_stdout:
+        payload = files[0][1]
+        if isinstance(payload, bytes):
+            sys.stdout.buffer.write(payload)
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(payload, nl=False)
         return
-    for path, payload in files:
-        assert path is not None
-        write_atomic(path, payload)
+    with staged() as staging:  # the exam and its key: both files or neither
+        for path, payload in files:
+            assert path is not None
+            staging.add(path, payload)
     names = " and ".join(str(p) for p, _ in files)
     click.echo(f"Wrote {len(chosen)} questions" + (f" ({forms} forms)" if forms > 1 else "") + f" to {names}", err=True)
 
@@ -350,7 +362,7 @@ def export(
     type=click.Path(),
     default="dist",
     show_default=True,
-    help="Folder to write the .apkg into.",
+    help="Folder to write the .apkg into (created if missing, when its parent exists); - for standard output.",
 )
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
 @click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
@@ -366,25 +378,34 @@ def build(
     Example:
       snri-quiz build -o dist
       snri-quiz build --topic brand_names --drug duloxetine -o dist
+      snri-quiz build -o - > SNRIs.apkg
     """
     from pathlib import Path
 
     from .anki import build_package
     from .content import load_content
+    from .files import STDOUT, output_folder
 
+    stream = sys.stdout.buffer if str(out_dir) == STDOUT else None
+    to_stdout = stream is not None
+    if stream is not None and stream.isatty():
+        raise UsageError("-o - would print the .apkg package to the terminal; redirect it to a file")
+    if stream is None:
+        output_folder(Path(out_dir))  # a bad -o fails before the work, not after
     content = load_content(deck, templates)
-    result = build_package(content, Path(out_dir), topics=topics, drugs=drugs)
+    result = build_package(content, None if to_stdout else Path(out_dir), topics=topics, drugs=drugs, stream=stream)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo(f"Wrote {result.path} ({result.notes} notes, {result.cards} cards)")
+    where = "standard output" if to_stdout else str(result.path)
+    click.echo(f"Wrote {where} ({result.notes} notes, {result.cards} cards)", err=to_stdout)
     width = max(len(s.name) for s in result.subdecks)
     for sub in result.subdecks:
-        click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards")
+        click.echo(f"  {sub.name:<{width}}  {sub.notes:>4} notes  {sub.cards:>4} cards", err=to_stdout)
     if result.changes:
         where = f" (recorded in {result.changelog})" if result.changelog else ""
-        click.echo(f"Since the last build: {result.changes.summary()}{where}")
+        click.echo(f"Since the last build: {result.changes.summary()}{where}", err=to_stdout)
         for line in result.changes.lines():
-            click.echo(visible(f"  {line}"))
+            click.echo(visible(f"  {line}"), err=to_stdout)
 
 
 @cli.command()

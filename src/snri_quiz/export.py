@@ -88,6 +88,23 @@ def to_json(questions: Sequence[Question]) -> str:
 # -- Anki text import and Quizlet ----------------------------------------------------------
 
 
+# OWASP, "CSV Injection": a cell that starts with one of these is read as a formula by
+# spreadsheets (tab and carriage return too; the full-width forms by some of them).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise_cell(text: str) -> str:
+    """A plain-text cell that no spreadsheet runs as a formula: OWASP's single quote in front."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def neutralise_html_cell(text: str) -> str:
+    """An HTML cell (Anki's text import with `#html:true`) that no spreadsheet runs as a
+    formula: its first character becomes a character reference, which Anki shows unchanged."""
+    text = text.replace("\r", "&#13;")  # csv quotes a field for \n but not for a lone \r
+    return f"&#{ord(text[0])};{text[1:]}" if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _front_html(q: Question) -> str:
     text = html.escape(f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt, quote=False)
     if q.kind == "mcq":
@@ -111,7 +128,14 @@ def to_anki_text(deck: Deck, questions: Sequence[Question], separator: str) -> s
     out.write(f"#separator:{name}\n#html:true\n#notetype:Basic\n#deck:{deck.name}\n#guid column:1\n#tags column:4\n")
     writer = csv.writer(out, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     for q in questions:
-        writer.writerow([q.id, _front_html(q), _back_html(deck, q), " ".join(q.tags)])
+        writer.writerow(
+            [
+                neutralise_cell(q.id),
+                neutralise_html_cell(_front_html(q)),
+                neutralise_html_cell(_back_html(deck, q)),
+                neutralise_cell(" ".join(q.tags)),
+            ]
+        )
     return out.getvalue()
 
 
@@ -126,7 +150,7 @@ def to_quizlet(questions: Sequence[Question]) -> str:
         term = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
         if q.kind == "mcq":
             term += " " + " ".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(q.options))
-        lines.append(f"{_one_line(term)}\t{_one_line(lettered_answer(q))}")
+        lines.append(f"{neutralise_cell(_one_line(term))}\t{neutralise_cell(_one_line(lettered_answer(q)))}")
     return "\n".join(lines) + "\n"
 
 
@@ -140,6 +164,11 @@ def gift_escape(text: str) -> str:
     return _GIFT_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
+def gift_text(text: str) -> str:
+    """Text Moodle shows as HTML (question text, options, feedback): HTML-escaped, then GIFT-escaped."""
+    return gift_escape(html.escape(text, quote=False))
+
+
 def to_gift(deck: Deck, questions: Sequence[Question]) -> str:
     blocks = []
     category = None
@@ -148,18 +177,27 @@ def to_gift(deck: Deck, questions: Sequence[Question]) -> str:
         if topic != category:
             category = topic
             blocks.append(f"$CATEGORY: $course$/{gift_escape(deck.name)}/{gift_escape(topic)}")
-        feedback = gift_escape(q.explanation)
+        feedback = gift_text(q.explanation)
         title = f"::{q.id}::"
-        prompt = gift_escape(q.prompt)
+        prompt = gift_text(q.prompt)
         if q.kind == "mcq":
-            answers = " ".join(("=" if i == q.answer_index else "~") + gift_escape(o) for i, o in enumerate(q.options))
+            answers = " ".join(("=" if i == q.answer_index else "~") + gift_text(o) for i, o in enumerate(q.options))
             body = f"{answers} ####{feedback}"
         elif q.kind == "tf":
             body = f"{'T' if q.answer == 'True' else 'F'} ####{feedback}"
         else:
-            body = " ".join(f"={gift_escape(a)}" for a in q.accepted) + f" ####{feedback}"
+            body = " ".join(f"={gift_text(a)}" for a in q.accepted) + f" ####{feedback}"
         blocks.append(f"// {q.id} ({', '.join(q.tags)})\n{title}{prompt} {{{body}}}")
     return "\n\n".join(blocks) + "\n"
+
+
+# Characters XML 1.0 does not allow, even escaped: the document would not be well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text with the characters XML 1.0 forbids removed."""
+    return _NOT_XML.sub("", text)
 
 
 def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
@@ -169,7 +207,7 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
 
     def text_el(parent: ET.Element, tag: str, value: str, fmt: str | None = None, **attrs: str) -> ET.Element:
         element = ET.SubElement(parent, tag, {**({"format": fmt} if fmt else {}), **attrs})
-        ET.SubElement(element, "text").text = value
+        ET.SubElement(element, "text").text = xml_text(value)
         return element
 
     category = None
@@ -193,7 +231,7 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
         ET.SubElement(el, "defaultgrade").text = "1"
         ET.SubElement(el, "penalty").text = "0.3333333" if q.kind == "mcq" else "1" if q.kind == "tf" else "0.1"
         ET.SubElement(el, "hidden").text = "0"
-        ET.SubElement(el, "idnumber").text = q.id
+        ET.SubElement(el, "idnumber").text = xml_text(q.id)
         if q.kind == "mcq":
             ET.SubElement(el, "single").text = "true"
             ET.SubElement(el, "shuffleanswers").text = "true"
@@ -212,16 +250,24 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
         else:
             ET.SubElement(el, "usecase").text = "0"
             for accepted in q.accepted:
-                answer = text_el(el, "answer", accepted, "moodle_auto_format", fraction="100")
+                answer = text_el(el, "answer", html.escape(accepted, quote=False), "moodle_auto_format", fraction="100")
                 text_el(answer, "feedback", "Correct.", "moodle_auto_format")
         tags = ET.SubElement(el, "tags")
         for tag in q.tags:
-            ET.SubElement(ET.SubElement(tags, "tag"), "text").text = tag
+            ET.SubElement(ET.SubElement(tags, "tag"), "text").text = xml_text(tag)
     ET.indent(quiz)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
 
 
 # -- printable: markdown, html, pdf ----------------------------------------------------------
+
+
+def _may_fill_a_page(*texts: str) -> bool:
+    """True when the texts might fill most of a page (a generous estimate: 60
+    characters a line, 50 lines a page). Only such entries are measured by the PDF
+    template, to let one that is taller than a page break instead of being cut off;
+    measuring every entry would triple the typesetting time."""
+    return sum(len(t) // 60 + 1 for t in texts) > 40
 
 
 def web_address(url: str) -> str:
@@ -263,10 +309,12 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
                 "questions": [
                     {
                         "n": n,
+                        "id": q.id,
                         "kind": q.kind,
                         "topic": deck.topics[q.topic],
                         "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
                         "options": list(q.options) if q.kind == "mcq" else [],
+                        "long": _may_fill_a_page(q.prompt, *q.options),
                     }
                     for n, q in enumerate(form.questions, 1)
                 ],
@@ -279,6 +327,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
                         else q.answer,
                         "explanation": q.explanation,
                         "sources": citations(deck, q),
+                        "long": _may_fill_a_page(q.answer, q.explanation, *citations(deck, q)),
                     }
                     for n, q in enumerate(form.questions, 1)
                 ],
@@ -291,6 +340,7 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
                 "answer": lettered_answer(q) if len(forms) == 1 else q.answer,
                 "explanation": q.explanation,
                 "refs": sorted(references[s] for s in q.sources),
+                "long": _may_fill_a_page(q.answer, q.explanation),
             }
             for q in forms[0].questions
         ],
@@ -440,11 +490,41 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
     return "\n".join(parts) + "\n"
 
 
+# Scripts the PDF's fonts (Libertinus Serif, New Computer Modern, DejaVu Sans Mono, all
+# bundled with Typst) cannot show: CJK ideographs and punctuation, kana, Hangul.
+_NO_PDF_GLYPH = re.compile(
+    "[\u2e80-\u2fff\u3000-\u9fff\ua000-\ua4cf\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\U00020000-\U0003ffff]+"
+)
+
+
+def check_pdf_text(data: dict[str, Any]) -> None:
+    """Refuse text the PDF would silently drop, naming the first question that has it."""
+    from .errors import OutputError
+
+    def look(where: str, *texts: str) -> None:
+        for text in texts:
+            found = _NO_PDF_GLYPH.search(text)
+            if found:
+                raise OutputError(
+                    f"{where}: the PDF fonts cannot show {found.group()[:20]!r} (Chinese, Japanese or Korean "
+                    "text); export it with --format html or md instead"
+                )
+
+    look("--title", data["title"])
+    look("deck name and version", data["deck"])
+    for form in data["forms"]:
+        for q, entry in zip(form["questions"], form["key"], strict=True):
+            where = f"form {form['letter']}, question {q['n']} ({q['id']})"
+            look(where, q["prompt"], *q["options"], entry["answer"], entry["explanation"], *entry["sources"])
+
+
 def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> bytes:
     """Typeset with Typst (the `typst` package: self-contained, reproducible)."""
     from pathlib import Path
 
     import typst
+
+    check_pdf_text(data)
 
     source = (Path(__file__).parent / "exam.typ").read_bytes()
     payload = json.dumps({**data, "paper": paper, "key": key}, ensure_ascii=False)

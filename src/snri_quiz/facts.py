@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -548,6 +549,23 @@ def load_deck(path: Path | str) -> Deck:
     return deck
 
 
+DECK_NAME_MAX = 100
+
+
+def deck_name_problem(name: str) -> str | None:
+    """What makes `name` unfit as a deck name (it also names the .apkg file), or None."""
+    if not name.strip():
+        return "must not be empty"
+    if len(name) > DECK_NAME_MAX:
+        return f"is {len(name)} characters long (at most {DECK_NAME_MAX})"
+    for char in name:
+        if char in "/\\":
+            return f"must not contain a path separator ({char!r})"
+        if unicodedata.category(char) == "Cc":
+            return f"must not contain a control character (U+{ord(char):04X})"
+    return None
+
+
 def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
     data, problem = load_yaml(path, problems)
     if problem:
@@ -566,6 +584,10 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
         "class_name": r.text("class_name", required=True),
         "tag_prefix": r.text("tag_prefix", required=True),
     }
+    raw_name = mapping.get("name")
+    if isinstance(raw_name, (str, int, float)) and not isinstance(raw_name, bool):
+        if name_problem := deck_name_problem(str(raw_name)):
+            r.problem("name", name_problem)
     if out["id"] is not None and not 0 < out["id"] < 2**63:
         r.problem("id", "must be a positive 64-bit number")
     if out["tag_prefix"] and not _NAME.match(out["tag_prefix"]):

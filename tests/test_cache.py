@@ -1,0 +1,198 @@
+"""The question cache (content.py): plain JSON that cannot run code, in a folder only the
+user can open, never trusted when foreign or damaged, bounded in size, and independent of
+the folder a command was started from."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from snri_quiz import content as content_module
+from snri_quiz.content import load_content
+
+from .conftest import ROOT
+
+TINY = ROOT / "tests" / "data" / "tiny-deck"
+TINY_TEMPLATES = ROOT / "tests" / "data" / "tiny-templates"
+
+
+@pytest.fixture()
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SNRI_QUIZ_CACHE", str(folder))
+    return folder
+
+
+@pytest.fixture()
+def tiny(tmp_path: Path) -> Path:
+    target = tmp_path / "tiny"
+    shutil.copytree(TINY, target)
+    return target
+
+
+class _Planted:
+    """Unpickling this creates a file: proof that a cache entry ran code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path.touch, (self.marker,))
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name.startswith("bank-"))
+
+
+def test_cache_round_trips_the_whole_content(cache: Path) -> None:
+    fresh = load_content()
+    (entry,) = _entries(cache)
+    assert entry.suffix == ".json"
+    json.loads(entry.read_bytes())  # plain data
+    assert load_content() == fresh
+
+
+def test_cache_folder_is_user_only(cache: Path) -> None:
+    load_content(TINY, TINY_TEMPLATES)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    cache.chmod(0o755)
+    shutil.rmtree(cache)
+    cache.mkdir(mode=0o755)
+    cache.chmod(0o777)
+    load_content(TINY, TINY_TEMPLATES)
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+
+def test_planted_entry_never_runs_code(cache: Path, tmp_path: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    marker = tmp_path / "pwned"
+    (entry,) = _entries(cache)
+    payload = pickle.dumps(_Planted(marker))
+    for name in (entry.name, entry.name.replace(".json", ".pickle")):
+        (cache / name).write_bytes(payload)
+    assert load_content(TINY, TINY_TEMPLATES) == good
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"{", b"null", b'{"format": 3}', b'{"format": 3, "deck": [], "templates": 1, "questions": []}', b"\xff\xfe"],
+)
+def test_damaged_entry_is_ignored_and_rebuilt(damage: bytes, cache: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    (entry,) = _entries(cache)
+    entry.write_bytes(damage)
+    assert load_content(TINY, TINY_TEMPLATES) == good
+    assert load_content(TINY, TINY_TEMPLATES) == good  # and the rebuilt entry is good
+
+
+def test_wrong_types_in_an_entry_are_ignored(cache: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    (entry,) = _entries(cache)
+    data = json.loads(entry.read_bytes())
+    for column, damage in [
+        (5, lambda c: c.__setitem__(0, 5)),  # prompt: a number where text belongs
+        (6, lambda c: (c["values"] if isinstance(c, dict) else c).__setitem__(0, "A")),  # options: text, not a list
+        (2, lambda c: c["index"].__setitem__(0, 99)),  # kind: an index past the table
+        (2, lambda c: c["index"].__setitem__(0, -1)),
+        (2, lambda c: c.__setitem__("index", c["index"][1:])),  # a column too short
+    ]:
+        data = json.loads(entry.read_bytes())
+        assert column == 6 or isinstance(data["questions"][column], dict) == (column == 2)
+        damage(data["questions"][column])
+        entry.write_text(json.dumps(data))
+        assert load_content(TINY, TINY_TEMPLATES) == good
+
+
+def test_entry_owned_by_someone_else_is_not_read(cache: Path) -> None:
+    load_content(TINY, TINY_TEMPLATES)
+    (entry,) = _entries(cache)
+    data = json.loads(entry.read_bytes())
+    data["questions"][5][0] = "PLANTED prompt"
+    entry.write_text(json.dumps(data))
+    assert load_content(TINY, TINY_TEMPLATES).bank[0].prompt == "PLANTED prompt"  # ours: read
+    if os.getuid() != 0:
+        pytest.skip("needs root to give the file to another user")
+    os.chown(entry, 12345, 12345)
+    assert load_content(TINY, TINY_TEMPLATES).bank[0].prompt != "PLANTED prompt"
+    os.chown(entry, 0, 0)
+    os.chown(cache, 12345, 12345)  # a folder that is not ours: not used at all
+    assert load_content(TINY, TINY_TEMPLATES).bank[0].prompt != "PLANTED prompt"
+
+
+def test_cached_deck_keeps_the_path_as_given_now(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11.14: the deck path is resolved for the key, and given back as typed this time."""
+    one = tmp_path / "one"
+    shutil.copytree(TINY, one / "deck")
+    monkeypatch.chdir(one)
+    first = load_content("deck", TINY_TEMPLATES)
+    assert first.deck.path == Path("deck")
+    monkeypatch.chdir(tmp_path)
+    again = load_content("one/deck", TINY_TEMPLATES)
+    assert len(_entries(cache)) == 1, "the same deck: a cache hit"
+    assert again.deck.path == Path("one/deck")
+    assert all(f.path.startswith("one/deck/") for f in again.deck.facts)
+    assert again.deck.fact(first.deck.facts[0].id).path == os.path.join("one", first.deck.facts[0].path)
+
+
+def test_built_lock_file_lands_beside_the_deck_from_any_folder(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from snri_quiz.anki import LOCK_NAME, build_package
+
+    one = tmp_path / "one"
+    shutil.copytree(TINY, one / "deck")
+    (tmp_path / "deck").mkdir()  # a decoy where the 1.0 cache would have put the lock
+    monkeypatch.chdir(one)
+    load_content("deck", TINY_TEMPLATES)
+    monkeypatch.chdir(tmp_path)
+    build_package(load_content("one/deck", TINY_TEMPLATES), tmp_path / "dist")
+    assert (one / "deck" / LOCK_NAME).exists()
+    assert list((tmp_path / "deck").iterdir()) == []
+
+
+def test_cache_size_is_bounded(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_content(TINY, TINY_TEMPLATES, seed=0)
+    (entry,) = _entries(cache)
+    size = entry.stat().st_size
+    monkeypatch.setattr(content_module, "_MAX_BYTES", int(size * 2.5))
+    for seed in range(1, 6):
+        load_content(TINY, TINY_TEMPLATES, seed=seed)
+        assert sum(p.stat().st_size for p in _entries(cache)) <= size * 2.5
+    assert len(_entries(cache)) == 2
+    monkeypatch.setattr(content_module, "_MAX_BYTES", size // 2)
+    load_content(TINY, TINY_TEMPLATES, seed=9)  # bigger than the whole budget: not written
+    assert len(_entries(cache)) == 2
+
+
+def test_cache_keeps_at_most_eight_entries(cache: Path) -> None:
+    for seed in range(11):
+        load_content(TINY, TINY_TEMPLATES, seed=seed)
+    assert len(_entries(cache)) == 8
+
+
+def test_deck_given_as_the_current_folder(cache: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tiny)
+    fresh = load_content(".", TINY_TEMPLATES)
+    assert load_content(".", TINY_TEMPLATES) == fresh
+    assert load_content(".", TINY_TEMPLATES).deck.facts[0].path == fresh.deck.facts[0].path == "drugs/alpha.yaml"
+
+
+def test_fifo_or_symlink_at_an_entry_name_is_never_read_and_never_replaced(cache: Path, tmp_path: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    (entry,) = _entries(cache)
+    entry.unlink()
+    os.mkfifo(entry)  # a read would block, a write would replace it
+    assert load_content(TINY, TINY_TEMPLATES) == good
+    assert stat.S_ISFIFO(os.lstat(entry).st_mode)
+    entry.unlink()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}")
+    entry.symlink_to(elsewhere)  # a link is not followed when reading
+    assert load_content(TINY, TINY_TEMPLATES) == good
