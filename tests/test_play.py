@@ -410,3 +410,17 @@ def test_escape_sequences_in_deck_text_never_reach_the_terminal(tmp_path: Path) 
         )
         assert "\x1b" not in done.stdout + done.stderr, args
         assert "Traceback" not in done.stderr
+
+
+def test_stats_in_a_terminal_draws_bars(tmp_path: Path) -> None:
+    questions = exported(tmp_path, "--seed", "3", "--count", "2")
+    cli(tmp_path, "play", "--seed", "3", "--count", "2", stdin="\n".join(right(q) for q in questions) + "\n")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "snri_quiz", "stats"], env=env_for(tmp_path), encoding="utf-8", timeout=20
+    )
+    child.expect(pexpect.EOF)
+    out = child.before or ""
+    assert "Mastery by topic:" in out and "Due in the next 7 days:" in out
+    assert "█" in out, "bars in a terminal"
+    plain = cli(tmp_path, "stats").stdout
+    assert "█" not in plain and "Mastery by topic:" in plain, "numbers only when not a terminal"
