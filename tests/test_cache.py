@@ -101,6 +101,8 @@ def test_wrong_types_in_an_entry_are_ignored(cache: Path) -> None:
         (6, lambda c: (c["values"] if isinstance(c, dict) else c).__setitem__(0, "A")),  # options: text, not a list
         (2, lambda c: c["index"].__setitem__(0, 99)),  # kind: an index past the table
         (2, lambda c: c["index"].__setitem__(0, -1)),
+        (2, lambda c: c["index"].__setitem__(0, "0")),
+        (2, lambda c: c["index"].__setitem__(0, 0.5)),
         (2, lambda c: c.__setitem__("index", c["index"][1:])),  # a column too short
     ]:
         data = json.loads(entry.read_bytes())

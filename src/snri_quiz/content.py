@@ -363,7 +363,7 @@ def _from_columns(
         table, index = _table(written)
         column = _decode_column(cls, f.name, hints[f.name], table, cache, overrides)
         if index is not None:
-            if index and (not set(map(type, index)) <= {int} or min(index) < 0 or max(index) >= len(column)):
+            if index and min(index) < 0:  # too large or not a number: IndexError or TypeError below
                 raise _Bad(f"{cls.__name__}.{f.name}: a bad index")
             column = list(map(column.__getitem__, index))
         decoded.append(column)
