@@ -516,3 +516,15 @@ def test_pdf_refuses_cjk_text_naming_the_question(tmp_path: Path) -> None:
     assert not target.exists()
     code, _, err = run("export", "--format", "pdf", "--count", "2", "--title", "試験", "-o", str(target))
     assert code == 2 and err.startswith("Error: --title: the PDF fonts cannot show '試験'")
+
+
+def test_a_typesetting_failure_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import typst
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise typst.TypstError("font table damaged")
+
+    monkeypatch.setattr(typst, "compile", broken)
+    code, _, err = run("export", "--format", "pdf", "--count", "2", "-o", str(tmp_path / "exam.pdf"))
+    assert code == 2 and err == "Error: cannot typeset the PDF: font table damaged\n"
+    assert not list(tmp_path.iterdir()), "nothing written"

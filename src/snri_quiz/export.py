@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .errors import OutputError
 from .facts import Deck
 from .questions import LETTERS, Question, lettered_answer
 
@@ -499,7 +500,6 @@ _NO_PDF_GLYPH = re.compile(
 
 def check_pdf_text(data: dict[str, Any]) -> None:
     """Refuse text the PDF would silently drop, naming the first question that has it."""
-    from .errors import OutputError
 
     def look(where: str, *texts: str) -> None:
         for text in texts:
@@ -528,4 +528,8 @@ def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> byt
 
     source = (Path(__file__).parent / "exam.typ").read_bytes()
     payload = json.dumps({**data, "paper": paper, "key": key}, ensure_ascii=False)
-    return bytes(typst.compile(source, sys_inputs={"data": payload}, ignore_system_fonts=True))
+    try:
+        return bytes(typst.compile(source, sys_inputs={"data": payload}, ignore_system_fonts=True))
+    except typst.TypstError as exc:  # not expected for any deck text; never a traceback all the same
+        detail = " ".join(str(exc).split())[:300]
+        raise OutputError(f"cannot typeset the PDF: {detail}") from None
