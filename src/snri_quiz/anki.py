@@ -16,6 +16,7 @@ modification time is newer):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -357,19 +358,20 @@ def _attr(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _source_item(title_text: str, url: str) -> str:
+    title = _e(title_text)
+    if url.startswith(("https:", "http:")):
+        return f'<li><a href="{_attr(url)}">{title}</a></li>'
+    if url.startswith("doi:"):
+        return f'<li><a href="https://doi.org/{_attr(url[4:])}">{title}</a></li>'
+    return f"<li>{title}</li>"
+
+
 def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
     """A collapsed "Sources (n)" list of readable titles with their section and site, linked;
     the loader admits only http(s) and doi: addresses."""
-    items = []
-    for ref in refs:
-        source = deck.source(ref)
-        title = _e(deck.display(ref))
-        if source.url.startswith(("https:", "http:")):
-            items.append(f'<li><a href="{_attr(source.url)}">{title}</a></li>')
-        elif source.url.startswith("doi:"):
-            items.append(f'<li><a href="https://doi.org/{_attr(source.url[4:])}">{title}</a></li>')
-        else:
-            items.append(f"<li>{title}</li>")
+    items = [_source_item(deck.display(ref), deck.source(ref).url) for ref in refs]
     if not items:
         return ""
     return (
@@ -463,9 +465,14 @@ def _adds_nothing(reason: str, shown: str) -> bool:
     return not words or len(new) <= len(words) * 0.4
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _whole_word(term: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)", re.IGNORECASE)
+
+
 def _emphasised(text: str, term: str) -> str:
     """`text` escaped, with the first whole-word occurrence of `term` in <b class="key">."""
-    match = re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, re.IGNORECASE) if term.strip() else None
+    match = _whole_word(term).search(text) if term.strip() else None
     if match is None:
         return _e(text)
     start, end = match.span()

@@ -242,7 +242,7 @@ class Source:
         """True for label, fda, guideline, review, trial and paper sources."""
         return self.kind in PRIMARY_KINDS
 
-    @property
+    @functools.cached_property
     def where(self) -> str:
         """A readable name for where the document lives: DailyMed, FDA, PubMed ... (or '')."""
         if self.url.startswith("doi:"):
