@@ -528,3 +528,14 @@ def test_a_typesetting_failure_is_one_line_not_a_traceback(monkeypatch: pytest.M
     code, _, err = run("export", "--format", "pdf", "--count", "2", "-o", str(tmp_path / "exam.pdf"))
     assert code == 2 and err == "Error: cannot typeset the PDF: font table damaged\n"
     assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_every_format_of_the_choice_has_one_renderer() -> None:
+    from snri_quiz import export
+    from snri_quiz.kinds import ExportFormat
+
+    assert set(export.PRINTABLE) | set(export.TEXT) == set(ExportFormat)
+    assert not set(export.PRINTABLE) & set(export.TEXT)
+    assert all(f.printable == (f in export.PRINTABLE) for f in ExportFormat)
+    code, out, _ = run("export", "--help")
+    assert all(f.value in out for f in ExportFormat)

@@ -24,6 +24,7 @@ from .errors import (
     SnriQuizError,
     UsageError,
 )
+from .kinds import ExportFormat
 from .text import visible
 
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle", "json"]),
+    type=click.Choice([f.value for f in ExportFormat]),
     default="json",
     show_default=True,
     help="Output format.",
@@ -299,7 +300,7 @@ def export(
         raise UsageError("--format pdf needs -o FILE (or -o - for standard output)")
     output = Path(output) if output is not None and str(output) != STDOUT else None
     to_stdout = output is None
-    printable = fmt in ex.PRINTABLE
+    printable = ExportFormat(fmt).printable
     if forms < 1:
         raise UsageError("--forms must be at least 1")
     if forms > len(ex.FORM_LETTERS):
@@ -322,21 +323,12 @@ def export(
     files: list[tuple[Path | None, str | bytes]] = []
     if printable:
         data = ex.exam_data(d, ex.make_forms(chosen, forms, seed), title or f"{d.name} question set", points)
-        renderers: dict[str, Callable[..., str | bytes]] = {"pdf": ex.to_pdf, "html": ex.to_html, "md": ex.to_markdown}
-        render = renderers[fmt]
+        render = ex.PRINTABLE[ExportFormat(fmt)]
         files.append((output, render(data, paper=True, key=key == "appended")))
         if key_path is not None:
             files.append((key_path, render(data, paper=False, key=True)))
     else:
-        text = {
-            "json": lambda: ex.to_json(chosen),
-            "csv": lambda: ex.to_anki_text(d, chosen, ","),
-            "tsv": lambda: ex.to_anki_text(d, chosen, "\t"),
-            "quizlet": lambda: ex.to_quizlet(chosen),
-            "gift": lambda: ex.to_gift(d, chosen),
-            "moodle": lambda: ex.to_moodle_xml(d, chosen),
-        }[fmt]()
-        files.append((output, text))
+        files.append((output, ex.TEXT[ExportFormat(fmt)](d, chosen)))
     if to_stdout:
         payload = files[0][1]
         if isinstance(payload, bytes):

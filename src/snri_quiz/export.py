@@ -14,16 +14,15 @@ import json
 import random
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import OutputError
 from .facts import Deck
+from .kinds import ExportFormat
 from .questions import LETTERS, Question, lettered_answer
 
-PRINTABLE = ("pdf", "html", "md")
-FORMATS = ("pdf", "html", "md", "csv", "tsv", "quizlet", "gift", "moodle", "json")
 BLANK_LINE = "_" * 30
 FORM_LETTERS = string.ascii_uppercase
 """Forms are lettered A to Z, so at most 26."""
@@ -533,3 +532,24 @@ def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> byt
     except typst.TypstError as exc:  # not expected for any deck text; never a traceback all the same
         detail = " ".join(str(exc).split())[:300]
         raise OutputError(f"cannot typeset the PDF: {detail}") from None
+
+
+PrintableRenderer = Callable[..., str | bytes]
+TextRenderer = Callable[[Deck, Sequence[Question]], str]
+
+PRINTABLE: dict[ExportFormat, PrintableRenderer] = {
+    ExportFormat.PDF: to_pdf,
+    ExportFormat.HTML: to_html,
+    ExportFormat.MD: to_markdown,
+}
+"""Printable exams: each takes `exam_data(...)` and `paper=`, `key=`."""
+
+TEXT: dict[ExportFormat, TextRenderer] = {
+    ExportFormat.CSV: lambda deck, qs: to_anki_text(deck, qs, ","),
+    ExportFormat.TSV: lambda deck, qs: to_anki_text(deck, qs, "\t"),
+    ExportFormat.QUIZLET: lambda deck, qs: to_quizlet(qs),
+    ExportFormat.GIFT: to_gift,
+    ExportFormat.MOODLE: to_moodle_xml,
+    ExportFormat.JSON: lambda deck, qs: to_json(qs),
+}
+"""Files for other tools: each takes the deck and the questions."""

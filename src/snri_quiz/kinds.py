@@ -27,3 +27,22 @@ class AnswerSource(StrEnum):
     """In `snri-quiz play` (the column's default)."""
     ANKI = "anki"
     """A review in Anki, merged by `snri-quiz anki pull`."""
+
+
+class ExportFormat(StrEnum):
+    """What `snri-quiz export --format` writes; `export.py` has a renderer for each."""
+
+    PDF = "pdf"
+    HTML = "html"
+    MD = "md"
+    CSV = "csv"
+    TSV = "tsv"
+    QUIZLET = "quizlet"
+    GIFT = "gift"
+    MOODLE = "moodle"
+    JSON = "json"
+
+    @property
+    def printable(self) -> bool:
+        """An exam on paper (forms, keys, points), not a file for another tool."""
+        return self in (ExportFormat.PDF, ExportFormat.HTML, ExportFormat.MD)
