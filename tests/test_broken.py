@@ -22,7 +22,7 @@ HERE = Path(__file__).parent
 CASES = sorted((HERE / "broken").glob("*.yaml"))
 
 
-def _apply(case: dict, root: Path) -> None:
+def apply_edits(case: dict, root: Path) -> None:
     for edit in case.get("edits", []):
         rel = edit["file"]
         path = root / (rel if rel.startswith("templates/") else f"deck/{rel}")
@@ -39,7 +39,7 @@ def test_broken_deck_gives_exact_messages(case_file: Path, tmp_path: Path) -> No
     case = yaml.safe_load(case_file.read_text(encoding="utf-8"))
     shutil.copytree(HERE / "data" / "tiny-deck", tmp_path / "deck")
     shutil.copytree(HERE / "data" / "tiny-templates", tmp_path / "templates")
-    _apply(case, tmp_path)
+    apply_edits(case, tmp_path)
     deck = tmp_path / case.get("deck", "deck")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
 

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 import snri_quiz.templates
 from snri_quiz.cli import cli
 
-from .test_broken import _apply
+from .test_broken import apply_edits
 
 HERE = Path(__file__).parent
 TEMPLATES = sorted((HERE / "hostile" / "templates").glob("*.yaml"))
@@ -110,7 +110,7 @@ def test_hostile_deck_is_refused_with_located_lines(case: Path, tmp_path: Path) 
     spec = yaml.safe_load(case.read_text(encoding="utf-8"))
     shutil.copytree(HERE / "data" / "tiny-deck", tmp_path / "deck")
     shutil.copytree(HERE / "data" / "tiny-templates", tmp_path / "templates")
-    _apply(spec, tmp_path)
+    apply_edits(spec, tmp_path)
     for special in spec.get("special", []):
         _make_special(special, tmp_path)
     before = _tree(tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from snri_quiz.anki import _cloze_html, _e
+from snri_quiz.anki import cloze_field, escape_text
 from snri_quiz.content import Content, load_content
 from snri_quiz.errors import InvalidContent
 from snri_quiz.export import exam_data, make_forms, to_anki_text, to_html
@@ -123,7 +123,7 @@ HOSTILE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size
 
 @given(HOSTILE)
 def test_html_escaping_round_trips(text: str) -> None:
-    escaped = _e(text)
+    escaped = escape_text(text)
     assert html.unescape(escaped) == text
     assert "<" not in escaped and ">" not in escaped
 
@@ -153,7 +153,7 @@ def test_cloze_field_escapes_around_the_marker(text: str, answer: str) -> None:
         (),
         cloze=f"{text} {{{{c1::{answer}}}}} end",
     )
-    field = _cloze_html(q)
+    field = cloze_field(q)
     assert field.count("{") == 2 and field.count("}") == 2  # the marker only
     assert "<script" not in field
     inner = field.split("{{c1::", 1)[1].split("}}", 1)[0]

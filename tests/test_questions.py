@@ -258,7 +258,7 @@ def test_damaged_cache_entry_is_rebuilt(deck_copy: Path, private_cache: Path) ->
     assert load_content(deck_copy) == good
 
 
-def _wide_tiny_deck(root: Path, n_facts: int) -> Path:
+def wide_tiny_deck(root: Path, n_facts: int) -> Path:
     """The tiny deck, with `n_facts` more indications (a closed attribute) for one drug."""
     import shutil
 
@@ -281,7 +281,7 @@ def test_many_facts_of_one_drug_and_attribute_cost_linear_work(tmp_path: Path, m
     templates = Path(__file__).parent / "data" / "tiny-templates"
     calls = []
     for n in (300, 600):
-        deck = load_deck(_wide_tiny_deck(tmp_path, n))
+        deck = load_deck(wide_tiny_deck(tmp_path, n))
         loaded = load_templates(templates, deck)
         count = 0
 

@@ -15,7 +15,7 @@ from snri_quiz.facts import load_deck
 from snri_quiz.questions import generate
 from snri_quiz.templates import load_templates, render_budget
 
-from .test_questions import _wide_tiny_deck
+from .test_questions import wide_tiny_deck
 
 SLOW = """templates:
   - id: slow
@@ -46,7 +46,7 @@ def test_a_template_slow_on_average_is_stopped(tmp_path: Path, monkeypatch: pyte
     """Each render is well inside its own budget, but hundreds of them are not."""
     monkeypatch.setattr(templates, "RENDER_SECONDS", 0.3)
     monkeypatch.setattr(templates, "RENDER_AVERAGE", 0.0)
-    deck = load_deck(_wide_tiny_deck(tmp_path, 400))
+    deck = load_deck(wide_tiny_deck(tmp_path, 400))
     folder = tmp_path / "templates"
     folder.mkdir()
     (folder / "slow.yaml").write_text(SLOW, encoding="utf-8")

@@ -349,9 +349,12 @@ class BuildResult:
         return sum(s.cards for s in self.subdecks)
 
 
-def _e(text: str) -> str:
+def escape_text(text: str) -> str:
     """Escape text for an HTML text node (quotes stay readable in Anki's editor)."""
     return html.escape(text, quote=False)
+
+
+_e = escape_text  # the short name the many f-strings below use
 
 
 def _attr(text: str) -> str:
@@ -406,7 +409,7 @@ def _cloze_text(text: str, inside: bool = False) -> str:
     return _e(text).translate(_BRACES_AND_COLONS if inside else _BRACES)
 
 
-def _cloze_html(q: Question) -> str:
+def cloze_field(q: Question) -> str:
     """The cloze field: the prompt with the deletion where the blank is. The gaps are
     found by lining the prompt up with `q.cloze` (never by searching for `{{c1::`, which
     the fact text itself may contain)."""
@@ -554,10 +557,18 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         fields = (_e(q.prompt), q.answer, explanation, sources, topic)
         note_type = "tf"
     elif q.kind == "cloze":
-        fields = (_cloze_html(q), explanation, sources, topic)
+        fields = (cloze_field(q), explanation, sources, topic)
         note_type = "cloze"
     elif q.reversible:
-        fields = (_e(q.prompt), _e(q.answer), _e(q.reverse_prompt), _e(q.reverse_answer), explanation, sources, topic)
+        fields = (
+            _e(q.prompt),
+            _e(q.answer),
+            _e(q.reverse_prompt),
+            _e(q.reverse_answer),
+            explanation,
+            sources,
+            topic,
+        )
         note_type = "reverse"
         cards = 2 if q.reverse_prompt else 1
     else:

@@ -413,7 +413,7 @@ class Deck:
         return self.source(ref).citation(split_ref(ref)[1])
 
 
-class _Reader:
+class FieldReader:
     """Reads one YAML mapping field by field, collecting problems instead of raising."""
 
     def __init__(self, mapping: LineMap, path: str, where: str, problems: list[Problem]):
@@ -574,7 +574,7 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
         return {"attributes": {}, "topics": {}}
-    r = _Reader(mapping, str(path), "", problems)
+    r = FieldReader(mapping, str(path), "", problems)
     out: dict[str, Any] = {
         "name": r.text("name", required=True, empty_ok=True),  # the deck-name rule is checked with the file name
         "id": r.get("id", int, required=True),
@@ -615,7 +615,7 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
         spec_map = _mapping(spec, str(path), problems, line)
         if spec_map is None:
             continue
-        a = _Reader(spec_map, str(path), f"attributes.{name}", problems)
+        a = FieldReader(spec_map, str(path), f"attributes.{name}", problems)
         kind = a.text("type", required=True)
         closed = a.get("closed", bool, default=False)
         topic = a.text("topic", required=True)
@@ -640,7 +640,7 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
         return None
-    r = _Reader(mapping, str(path), "", problems)
+    r = FieldReader(mapping, str(path), "", problems)
     entries = r.get("sources", list, required=True, default=[])
     r.finish()
     sources: dict[str, Source] = {}
@@ -649,7 +649,7 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
         if item is None:
             continue
         label = item.get("id") if isinstance(item.get("id"), str) else index
-        s = _Reader(item, str(path), f"sources[{label}]", problems)
+        s = FieldReader(item, str(path), f"sources[{label}]", problems)
         source = Source(
             id=s.text("id", required=True),
             title=s.text("title", required=True),
@@ -672,7 +672,7 @@ def _load_sources(path: Path, problems: list[Problem]) -> dict[str, Source] | No
     return sources
 
 
-def _check_source(source: Source, s: _Reader) -> None:
+def _check_source(source: Source, s: FieldReader) -> None:
     """The rules one source must follow on its own (citing facts are checked in _check_citations)."""
     if source.id and not _ID.match(source.id):
         s.problem("id", f"'{source.id}' must be lowercase letters, digits and hyphens")
@@ -734,7 +734,7 @@ def _load_fact_file(
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
         return
-    r = _Reader(mapping, str(path), "", problems)
+    r = FieldReader(mapping, str(path), "", problems)
     if is_class:
         subject = r.text("subject", required=True)
         if subject and manifest.get("class_subject") and subject != manifest["class_subject"]:
@@ -778,7 +778,7 @@ def _load_fact_file(
 
 
 def _check_drug_names(
-    r: _Reader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any], path: Path, names: dict[str, str]
+    r: FieldReader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any], path: Path, names: dict[str, str]
 ) -> None:
     key = normalize(name)
     if name and not key:
@@ -807,7 +807,7 @@ def _read_fact(
     topics: dict[str, str],
 ) -> Fact | None:
     local_id = item.get("id") if isinstance(item.get("id"), str) else None
-    f = _Reader(item, path, f"facts[{local_id or index}]", problems)
+    f = FieldReader(item, path, f"facts[{local_id or index}]", problems)
     before = len(problems)
     local = f.text("id", required=True)
     if local and not _ID.match(local):
@@ -895,7 +895,7 @@ def _read_fact(
 
 
 def _check_citations(
-    cited: tuple[str, ...], subject: str, sources: dict[str, Source], f: _Reader, *, is_class: bool
+    cited: tuple[str, ...], subject: str, sources: dict[str, Source], f: FieldReader, *, is_class: bool
 ) -> None:
     """Each citation names a registered source (and a section of a label); at least one is primary;
     a label or FDA record about one drug supports only facts about that drug."""

@@ -40,7 +40,7 @@ from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidContent, Problem
-from .facts import Deck, _Reader
+from .facts import Deck, FieldReader
 from .yamlio import LineMap, control_character, load_yaml
 
 KINDS = ("mcq", "tf", "cloze", "typed")
@@ -412,7 +412,7 @@ def load_templates(path: Path | str, deck: Deck) -> tuple[Template, ...]:
         if not isinstance(data, LineMap):
             problems.append(Problem(str(file), None, "expected a mapping with a 'templates' list"))
             continue
-        r = _Reader(data, str(file), "", problems)
+        r = FieldReader(data, str(file), "", problems)
         entries = r.get("templates", list, required=True, default=[])
         r.finish()
         for index, entry in enumerate(entries):
@@ -484,7 +484,7 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
 
 def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: list[Problem]) -> Template | None:
     name = entry.get("id") if isinstance(entry.get("id"), str) else index
-    r = _Reader(entry, path, f"templates[{name}]", problems)
+    r = FieldReader(entry, path, f"templates[{name}]", problems)
     before = len(problems)
     template_id = r.text("id", required=True)
     kind = r.text("kind", required=True)
