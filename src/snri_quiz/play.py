@@ -215,26 +215,24 @@ class _Pending:
     when: datetime
 
 
+@dataclass
 class _Session:
     """One run of the loop: the queue of questions (missed ones again at the end) and the saving."""
 
-    def __init__(
-        self,
-        questions: list[Question],
-        deck: Deck,
-        ui: UI,
-        store: ProgressStore,
-        session_id: int,
-        lexicon: Lexicon,
-        cram: bool,
-        clock: Callable[[], datetime],
-        again: bool,
-    ):
-        self.deck, self.ui, self.store, self.session_id = deck, ui, store, session_id
-        self.lexicon, self.cram, self.clock, self.again = lexicon, cram, clock, again
-        self.first_pass = len(questions)
-        self.queue: list[tuple[Question, bool]] = [(q, False) for q in questions]
-        self.result = Result([], len(questions), topics=deck.topics)
+    questions: list[Question]
+    deck: Deck
+    ui: UI
+    store: ProgressStore
+    session_id: int
+    lexicon: Lexicon
+    cram: bool
+    clock: Callable[[], datetime]
+    again: bool
+
+    def __post_init__(self) -> None:
+        self.first_pass = len(self.questions)
+        self.queue: list[tuple[Question, bool]] = [(q, False) for q in self.questions]
+        self.result = Result([], len(self.questions), topics=self.deck.topics)
         self.pending: list[_Pending] = []
         self.again_added = False
 
