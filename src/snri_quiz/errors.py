@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
+
+from .text import visible
 
 
 class Problem(NamedTuple):
@@ -21,11 +22,10 @@ class Problem(NamedTuple):
         text = f"{where}: {' '.join(self.message.split())}"  # always one line
         if len(text) > _LONGEST:  # a hostile file's megabyte value is not repeated in full
             text = f"{text[: _LONGEST - 40]} ... ({len(text) - _LONGEST + 40:,} characters left out)"
-        return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)  # never a raw escape sequence
+        return visible(text)  # never a raw escape sequence
 
 
 _LONGEST = 1000
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class SnriQuizError(Exception):
