@@ -67,6 +67,14 @@ RENDER_AVERAGE = 0.002
 TICK = 0.05
 """How often the time budget is checked, in seconds."""
 _GUARDED_NODES = 100  # larger templates, or any with loops or macros, also count what they print
+# Templates made only of these (and at most _GUARDED_NODES of them) print context values, filter
+# results and concatenations, each bounded: they skip the counting. Anything else (operators, list
+# literals, calls, loops, macros, assignments) can build a value whose printed form is huge.
+_SIMPLE_NODES = (
+    nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Const, nodes.Filter,
+    nodes.Concat, nodes.CondExpr, nodes.If, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not,
+    nodes.Test, nodes.Keyword,
+)  # fmt: skip
 _FORBIDDEN_FILTERS = {
     "random": "the 'random' filter is not allowed (a question must read the same on every run)",
     "format": "the 'format' filter is not allowed (write the text around the variables instead)",
@@ -194,7 +202,7 @@ class CompiledText(JinjaTemplate):
     where: tuple[str, int, str, str] = ("", 0, "", "")
     """(file, line of the field, template id, field name)."""
     guarded: bool = False
-    """True when it has loops or macros, or is large: what it prints is counted as it prints."""
+    """True unless it is small and simple: then what it prints is counted as it prints."""
 
 
 class _Sandbox(SandboxedEnvironment):
@@ -226,14 +234,16 @@ class _Sandbox(SandboxedEnvironment):
         return _sized(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - as in Jinja2
+        _check_numbers(args, kwargs)
         owner = getattr(__obj, "__self__", None)
-        if isinstance(__obj, types.BuiltinMethodType) and owner is not None:
-            allowed = next((names for kind, names in _METHODS.items() if isinstance(owner, kind)), None)
-            name = __obj.__name__
-            if allowed is None or name not in allowed:
+        if isinstance(owner, (str, list, tuple, dict, int, float)):  # Markup (from |e) is a str too
+            allowed = next((names for kind, names in _METHODS.items() if isinstance(owner, kind)), set())
+            name = getattr(__obj, "__name__", "?")
+            if name not in allowed:
                 raise SecurityError(f"the method '{name}' is not allowed in templates")
-            _check_numbers(args, kwargs)
-            if name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+            if not isinstance(owner, str):
+                pass
+            elif name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
                 _expect(_replace_size(owner, args[0], args[1]))
             elif name == "join" and args:
                 values = list(args[0])
@@ -252,6 +262,36 @@ for _name in list(_ENV.filters):
     elif _name not in _FLAT_FILTERS:
         _ENV.filters[_name] = _guard_filter(_name, _ENV.filters[_name])
 _ENV.globals.clear()  # renders see only their context; nothing from outside (range, lipsum, cycler ...)
+
+
+def _printable(value: Any) -> Any:
+    """Jinja2's `finalize` for templates that are not simple: a list printed whole could be huge
+    (`[value * 99999] * 1000000`), so its printed size is estimated first."""
+    if type(value) is not str and isinstance(value, (list, tuple, dict)):
+        _expect(_printed_size(value, LIMIT + 1))
+    return value
+
+
+def _printed_size(value: Any, budget: int) -> int:
+    """An estimate of len(str(value)) (at least), stopping once it is over `budget`."""
+    size, stack = 0, [value]
+    while stack and size <= budget:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item) + 4
+        elif isinstance(item, dict):
+            size += 2 + 2 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            size += 2 + 2 * len(item)
+            stack.extend(item)
+        else:
+            size += 8
+    return size
+
+
+_GUARDED_ENV = _ENV.overlay(finalize=_printable)  # shares the filters; used for templates that are not simple
 
 
 @dataclass(frozen=True)
@@ -467,9 +507,9 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
             problem(message, line)
         if refused:
             return None
-        count = sum(1 for _ in tree.find_all(nodes.Node))
-        loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock)))
-        text = _ENV.from_string(tree)
+        found = list(tree.find_all(nodes.Node))
+        simple = len(found) <= _GUARDED_NODES and all(isinstance(node, _SIMPLE_NODES) for node in found)
+        text = (_ENV if simple else _GUARDED_ENV).from_string(tree)
     except TemplateSyntaxError as exc:
         problem(f"Jinja2 error: {exc.message}", max(exc.lineno, 1))
         return None
@@ -478,7 +518,7 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
         return None
     assert isinstance(text, CompiledText)
     text.where = where
-    text.guarded = loops or count > _GUARDED_NODES
+    text.guarded = not simple
     return text
 
 
