@@ -9,10 +9,10 @@ internals nor silently print an empty variable. A template is hostile until chec
 - every value it computes (operators, concatenation, filters, method calls, block and
   macro output) is at most LIMIT characters (or items, or LIMIT_BITS for numbers), checked
   before the work where the work could be larger than its inputs;
-- a render may take RENDER_SECONDS, and a template's renders on average RENDER_AVERAGE
-  seconds each (a SIGALRM tick checks both while questions are generated, on the main
-  thread of Unix systems); a template with loops or macros may print at most LIMIT
-  characters, counted as it prints;
+- a render may take RENDER_SECONDS of CPU time, and a template's renders RENDER_AVERAGE
+  seconds each on average (a SIGALRM tick checks both while questions are generated, on
+  the main thread of Unix systems; CPU time, so a busy machine fails no correct deck);
+  a template that is not simple may print at most LIMIT characters, counted as it prints;
 - whatever goes wrong while rendering becomes one located problem,
   `path:line: template <id>: field: what`, never a traceback.
 """
@@ -20,7 +20,6 @@ internals nor silently print an empty variable. A template is hostile until chec
 from __future__ import annotations
 
 import functools
-import math
 import re
 import signal
 import threading
@@ -61,9 +60,10 @@ LIMIT_BITS = 100_000
 SOURCE_LIMIT = 10_000
 """The longest template text (prompt, explanation, reverse), in characters."""
 RENDER_SECONDS = 1.0
-"""Time budget of one render."""
-RENDER_AVERAGE = 0.002
-"""Time budget of a template's renders on average (plus RENDER_SECONDS), in seconds."""
+"""CPU time budget of one render, in seconds."""
+RENDER_AVERAGE = 0.01
+"""CPU time budget of a template's renders on average (plus RENDER_SECONDS), in seconds: a
+correct render takes microseconds, one printing a megabyte a few milliseconds."""
 TICK = 0.05
 """How often the time budget is checked, in seconds."""
 _GUARDED_NODES = 100  # larger templates, or any with loops or macros, also count what they print
@@ -329,23 +329,34 @@ class Template:
 
 
 class _Clock:
-    """The time budget of the render under way (checked by the SIGALRM tick)."""
+    """What the SIGALRM tick needs to check the time budget; a render only counts and flags itself
+    (no clock read per render), the tick reads the CPU clock."""
 
-    deadline = math.inf
-    """When the render under way must have finished (monotonic seconds); inf between renders."""
-    started = math.inf
-    """When the current template's first render started."""
+    rendering = False
+    """True while a render is under way."""
     renders = 0
     """Renders of the current template so far."""
+    started = 0.0
+    """CPU time when the current template started."""
+    seen = -1
+    """`renders` when a tick last saw a render under way."""
+    since = 0.0
+    """CPU time of the first tick that saw that render."""
 
 
 def _tick(signum: int, frame: types.FrameType | None) -> None:
-    now = time.monotonic()
-    if now > _Clock.deadline:
-        _Clock.deadline = math.inf
-        raise TemplateLimit(f"took longer than {RENDER_SECONDS:g} s to render")
-    if _Clock.deadline < math.inf and now - _Clock.started > RENDER_SECONDS + RENDER_AVERAGE * _Clock.renders:
-        _Clock.deadline = math.inf
+    clock = _Clock
+    if not clock.rendering:
+        return
+    now = time.process_time()
+    if clock.renders == clock.seen:  # the same render as at the last tick
+        if now - clock.since > RENDER_SECONDS:
+            clock.rendering = False
+            raise TemplateLimit(f"took longer than {RENDER_SECONDS:g} s to render")
+        return
+    clock.seen, clock.since = clock.renders, now
+    if now - clock.started > RENDER_SECONDS + RENDER_AVERAGE * clock.renders:
+        clock.rendering = False
         raise TemplateLimit(f"renders too slowly (more than {RENDER_AVERAGE * 1000:g} ms each on average)")
 
 
@@ -357,7 +368,7 @@ def render_budget() -> Iterator[Callable[[], None]]:
     """
 
     def next_template() -> None:
-        _Clock.started, _Clock.renders = time.monotonic(), 0
+        _Clock.started, _Clock.renders, _Clock.seen = time.process_time(), 0, -1
 
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield next_template
@@ -369,7 +380,7 @@ def render_budget() -> Iterator[Callable[[], None]]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        _Clock.deadline = math.inf
+        _Clock.rendering = False
 
 
 def render(template: CompiledText, context: dict[str, Any]) -> str:
@@ -377,15 +388,15 @@ def render(template: CompiledText, context: dict[str, Any]) -> str:
 
     Raises InvalidContent naming the template and field for anything that goes wrong.
     """
-    _Clock.deadline = time.monotonic() + RENDER_SECONDS
     _Clock.renders += 1
+    _Clock.rendering = True
     try:
         chunks = template.root_render_func(template.new_context(context, shared=True))
         text = _counted(chunks) if template.guarded else "".join(chunks)
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is the template's problem
         raise render_problem(template, exc) from None
     finally:
-        _Clock.deadline = math.inf
+        _Clock.rendering = False
     text = " ".join(text.split())
     if not text.isprintable() and control_character(text):
         raise template_problem(template, f"prints control character {control_character(text)}")
