@@ -66,7 +66,7 @@ RENDER_AVERAGE = 0.01
 correct render takes microseconds, one printing a megabyte a few milliseconds."""
 TICK = 0.05
 """How often the time budget is checked, in seconds."""
-_GUARDED_NODES = 100  # larger templates, or any with loops or macros, also count what they print
+_GUARDED_NODES = 100  # larger templates, like any that are not simple, count what they print
 # Templates made only of these (and at most _GUARDED_NODES of them) print context values, filter
 # results and concatenations, each bounded: they skip the counting. Anything else (operators, list
 # literals, calls, loops, macros, assignments) can build a value whose printed form is huge.
