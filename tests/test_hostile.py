@@ -69,7 +69,7 @@ def test_hostile_template_is_refused_with_located_lines(
 
     lines = _assert_clean_failure(result.exit_code, result.stderr, result.output, expect, tmp_path)
     assert all(line.startswith(f"templates/{case.name}:") for line in lines), lines
-    assert all(re.match(r"^\S+:\d+: template", line) for line in lines), lines
+    assert all(re.match(r"^\S+:\d+: ", line) for line in lines), lines  # a line number, always
     assert elapsed < SECONDS
     assert _tree(tmp_path) == before, "check must write nothing"
 
@@ -129,3 +129,21 @@ def test_hostile_deck_is_refused_with_located_lines(case: Path, tmp_path: Path) 
     _assert_clean_failure(proc.returncode, proc.stderr, proc.stdout + proc.stderr, spec["expect"], tmp_path)
     assert elapsed < SECONDS
     assert _tree(tmp_path) == before, "check must write nothing"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX only")
+def test_fifo_does_not_hang_commands_that_use_the_question_cache(tmp_path: Path) -> None:
+    """The cache key hashes every deck file: that read, too, must refuse a FIFO instead of waiting."""
+    shutil.copytree(HERE / "data" / "tiny-deck", tmp_path / "deck")
+    shutil.copytree(HERE / "data" / "tiny-templates", tmp_path / "templates")
+    os.mkfifo(tmp_path / "deck" / "drugs" / "epsilon.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snri_quiz", "export", "--deck", "deck", "--templates", "templates", "--count", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SNRI_QUIZ_CACHE": str(tmp_path / "cache")},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "deck/drugs/epsilon.yaml: not a regular file (a FIFO, device or socket)\n"

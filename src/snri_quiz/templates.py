@@ -9,10 +9,10 @@ internals nor silently print an empty variable. A template is hostile until chec
 - every value it computes (operators, concatenation, filters, method calls, block and
   macro output) is at most LIMIT characters (or items, or LIMIT_BITS for numbers), checked
   before the work where the work could be larger than its inputs;
-- a render may take RENDER_SECONDS, and a template's renders on average RENDER_AVERAGE
-  seconds each (a SIGALRM tick checks both while questions are generated, on the main
-  thread of Unix systems); a template with loops or macros may print at most LIMIT
-  characters, counted as it prints;
+- a render may take RENDER_SECONDS of CPU time, and a template's renders RENDER_AVERAGE
+  seconds each on average (a SIGALRM tick checks both while questions are generated, on
+  the main thread of Unix systems; CPU time, so a busy machine fails no correct deck);
+  a template that is not simple may print at most LIMIT characters, counted as it prints;
 - whatever goes wrong while rendering becomes one located problem,
   `path:line: template <id>: field: what`, never a traceback.
 """
@@ -20,7 +20,6 @@ internals nor silently print an empty variable. A template is hostile until chec
 from __future__ import annotations
 
 import functools
-import math
 import re
 import signal
 import threading
@@ -61,12 +60,21 @@ LIMIT_BITS = 100_000
 SOURCE_LIMIT = 10_000
 """The longest template text (prompt, explanation, reverse), in characters."""
 RENDER_SECONDS = 1.0
-"""Time budget of one render."""
-RENDER_AVERAGE = 0.002
-"""Time budget of a template's renders on average (plus RENDER_SECONDS), in seconds."""
+"""CPU time budget of one render, in seconds."""
+RENDER_AVERAGE = 0.01
+"""CPU time budget of a template's renders on average (plus RENDER_SECONDS), in seconds: a
+correct render takes microseconds, one printing a megabyte a few milliseconds."""
 TICK = 0.05
 """How often the time budget is checked, in seconds."""
-_GUARDED_NODES = 100  # larger templates, or any with loops or macros, also count what they print
+_GUARDED_NODES = 100  # larger templates, like any that are not simple, count what they print
+# Templates made only of these (and at most _GUARDED_NODES of them) print context values, filter
+# results and concatenations, each bounded: they skip the counting. Anything else (operators, list
+# literals, calls, loops, macros, assignments) can build a value whose printed form is huge.
+_SIMPLE_NODES = (
+    nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Const, nodes.Filter,
+    nodes.Concat, nodes.CondExpr, nodes.If, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not,
+    nodes.Test, nodes.Keyword,
+)  # fmt: skip
 _FORBIDDEN_FILTERS = {
     "random": "the 'random' filter is not allowed (a question must read the same on every run)",
     "format": "the 'format' filter is not allowed (write the text around the variables instead)",
@@ -194,7 +202,7 @@ class CompiledText(JinjaTemplate):
     where: tuple[str, int, str, str] = ("", 0, "", "")
     """(file, line of the field, template id, field name)."""
     guarded: bool = False
-    """True when it has loops or macros, or is large: what it prints is counted as it prints."""
+    """True unless it is small and simple: then what it prints is counted as it prints."""
 
 
 class _Sandbox(SandboxedEnvironment):
@@ -226,14 +234,16 @@ class _Sandbox(SandboxedEnvironment):
         return _sized(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - as in Jinja2
+        _check_numbers(args, kwargs)
         owner = getattr(__obj, "__self__", None)
-        if isinstance(__obj, types.BuiltinMethodType) and owner is not None:
-            allowed = next((names for kind, names in _METHODS.items() if isinstance(owner, kind)), None)
-            name = __obj.__name__
-            if allowed is None or name not in allowed:
+        if isinstance(owner, (str, list, tuple, dict, int, float)):  # Markup (from |e) is a str too
+            allowed = next((names for kind, names in _METHODS.items() if isinstance(owner, kind)), set())
+            name = getattr(__obj, "__name__", "?")
+            if name not in allowed:
                 raise SecurityError(f"the method '{name}' is not allowed in templates")
-            _check_numbers(args, kwargs)
-            if name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+            if not isinstance(owner, str):
+                pass
+            elif name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
                 _expect(_replace_size(owner, args[0], args[1]))
             elif name == "join" and args:
                 values = list(args[0])
@@ -252,6 +262,36 @@ for _name in list(_ENV.filters):
     elif _name not in _FLAT_FILTERS:
         _ENV.filters[_name] = _guard_filter(_name, _ENV.filters[_name])
 _ENV.globals.clear()  # renders see only their context; nothing from outside (range, lipsum, cycler ...)
+
+
+def _printable(value: Any) -> Any:
+    """Jinja2's `finalize` for templates that are not simple: a list printed whole could be huge
+    (`[value * 99999] * 1000000`), so its printed size is estimated first."""
+    if type(value) is not str and isinstance(value, (list, tuple, dict)):
+        _expect(_printed_size(value, LIMIT + 1))
+    return value
+
+
+def _printed_size(value: Any, budget: int) -> int:
+    """An estimate of len(str(value)) (at least), stopping once it is over `budget`."""
+    size, stack = 0, [value]
+    while stack and size <= budget:
+        item = stack.pop()
+        if isinstance(item, str):
+            size += len(item) + 4
+        elif isinstance(item, dict):
+            size += 2 + 2 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            size += 2 + 2 * len(item)
+            stack.extend(item)
+        else:
+            size += 8
+    return size
+
+
+_GUARDED_ENV = _ENV.overlay(finalize=_printable)  # shares the filters; used for templates that are not simple
 
 
 @dataclass(frozen=True)
@@ -289,23 +329,34 @@ class Template:
 
 
 class _Clock:
-    """The time budget of the render under way (checked by the SIGALRM tick)."""
+    """What the SIGALRM tick needs to check the time budget; a render only counts and flags itself
+    (no clock read per render), the tick reads the CPU clock."""
 
-    deadline = math.inf
-    """When the render under way must have finished (monotonic seconds); inf between renders."""
-    started = math.inf
-    """When the current template's first render started."""
+    rendering = False
+    """True while a render is under way."""
     renders = 0
     """Renders of the current template so far."""
+    started = 0.0
+    """CPU time when the current template started."""
+    seen = -1
+    """`renders` when a tick last saw a render under way."""
+    since = 0.0
+    """CPU time of the first tick that saw that render."""
 
 
 def _tick(signum: int, frame: types.FrameType | None) -> None:
-    now = time.monotonic()
-    if now > _Clock.deadline:
-        _Clock.deadline = math.inf
-        raise TemplateLimit(f"took longer than {RENDER_SECONDS:g} s to render")
-    if _Clock.deadline < math.inf and now - _Clock.started > RENDER_SECONDS + RENDER_AVERAGE * _Clock.renders:
-        _Clock.deadline = math.inf
+    clock = _Clock
+    if not clock.rendering:
+        return
+    now = time.process_time()
+    if clock.renders == clock.seen:  # the same render as at the last tick
+        if now - clock.since > RENDER_SECONDS:
+            clock.rendering = False
+            raise TemplateLimit(f"took longer than {RENDER_SECONDS:g} s to render")
+        return
+    clock.seen, clock.since = clock.renders, now
+    if now - clock.started > RENDER_SECONDS + RENDER_AVERAGE * clock.renders:
+        clock.rendering = False
         raise TemplateLimit(f"renders too slowly (more than {RENDER_AVERAGE * 1000:g} ms each on average)")
 
 
@@ -317,7 +368,7 @@ def render_budget() -> Iterator[Callable[[], None]]:
     """
 
     def next_template() -> None:
-        _Clock.started, _Clock.renders = time.monotonic(), 0
+        _Clock.started, _Clock.renders, _Clock.seen = time.process_time(), 0, -1
 
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield next_template
@@ -329,7 +380,7 @@ def render_budget() -> Iterator[Callable[[], None]]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        _Clock.deadline = math.inf
+        _Clock.rendering = False
 
 
 def render(template: CompiledText, context: dict[str, Any]) -> str:
@@ -337,15 +388,15 @@ def render(template: CompiledText, context: dict[str, Any]) -> str:
 
     Raises InvalidContent naming the template and field for anything that goes wrong.
     """
-    _Clock.deadline = time.monotonic() + RENDER_SECONDS
     _Clock.renders += 1
+    _Clock.rendering = True
     try:
         chunks = template.root_render_func(template.new_context(context, shared=True))
         text = _counted(chunks) if template.guarded else "".join(chunks)
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is the template's problem
         raise render_problem(template, exc) from None
     finally:
-        _Clock.deadline = math.inf
+        _Clock.rendering = False
     text = " ".join(text.split())
     if not text.isprintable() and control_character(text):
         raise template_problem(template, f"prints control character {control_character(text)}")
@@ -467,9 +518,9 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
             problem(message, line)
         if refused:
             return None
-        count = sum(1 for _ in tree.find_all(nodes.Node))
-        loops = any(True for _ in tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock)))
-        text = _ENV.from_string(tree)
+        found = list(tree.find_all(nodes.Node))
+        simple = len(found) <= _GUARDED_NODES and all(isinstance(node, _SIMPLE_NODES) for node in found)
+        text = (_ENV if simple else _GUARDED_ENV).from_string(tree)
     except TemplateSyntaxError as exc:
         problem(f"Jinja2 error: {exc.message}", max(exc.lineno, 1))
         return None
@@ -478,7 +529,7 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
         return None
     assert isinstance(text, CompiledText)
     text.where = where
-    text.guarded = loops or count > _GUARDED_NODES
+    text.guarded = not simple
     return text
 
 
