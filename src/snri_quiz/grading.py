@@ -165,9 +165,7 @@ def edit_distance(a: str, b: str, cutoff: int | None = None) -> int:
 
 
 def _contrasting(a: str, b: str) -> bool:
-    return any(
-        (a.startswith(x) and b.startswith(y)) or (a.startswith(y) and b.startswith(x)) for x, y in _CONTRASTS if x != y
-    )
+    return any((a.startswith(x) and b.startswith(y)) or (a.startswith(y) and b.startswith(x)) for x, y in _CONTRASTS)
 
 
 # ------------------------------------------------------------------------- lexicon
@@ -222,11 +220,6 @@ class Lexicon:
         return sorted(((n, self.names[n], int(d)) for n, d, _ in found), key=lambda x: (x[2], x[0]))
 
 
-def other_names(deck: Deck) -> Lexicon:
-    """The deck's lexicon (kept under its old name for callers that only need names)."""
-    return Lexicon(deck)
-
-
 # -------------------------------------------------------------------- answer types
 def answer_type_of(text: str, lexicon: Lexicon) -> AnswerType:
     """The type of one accepted answer, inferred from its form."""
@@ -242,10 +235,14 @@ def answer_type_of(text: str, lexicon: Lexicon) -> AnswerType:
     return AnswerType.TERM
 
 
+def _pieces(text: str) -> list[str]:
+    """The parts of a list answer ('duloxetine and milnacipran', 'a, b & c'), squashed."""
+    return [piece for piece in (squash(p) for p in re.split(r",|\band\b|&", clean(text))) if piece]
+
+
 def _drug_pieces(text: str, lexicon: Lexicon) -> list[str] | None:
     """The names in 'duloxetine and milnacipran' (squashed), when every piece is a known name."""
-    pieces = [squash(p) for p in re.split(r",|\band\b|&", clean(text))]
-    pieces = [p for p in pieces if p]
+    pieces = _pieces(text)
     if pieces and all(p in lexicon.names for p in pieces):
         return pieces
     return None
@@ -317,8 +314,7 @@ def _match_drug(response: str, answer: str, lexicon: Lexicon) -> _Match | None:
     wanted = _drug_pieces(answer, lexicon)
     if wanted is None:
         return None
-    pieces = [squash(p) for p in re.split(r",|\band\b|&", clean(response))]
-    pieces = [p for p in pieces if p]
+    pieces = _pieces(response)
     if len(pieces) != len(wanted):
         return None
     typo, remaining = False, list(wanted)
