@@ -176,9 +176,9 @@ def sources(deck: Path | None, templates: Path | None, as_json: bool) -> None:
             f"{r['id']:<{width}}  {r['kind']:<9}  {r['application'] or '-':<11}  "
             f"{r['facts']:>5} ({r['sole_facts']:>3})  {r['questions']:>9} ({r['sole_questions']:>3})"
         )
-        click.echo(f"{'':<{width}}  {r['title']}")
+        click.echo(visible(f"{'':<{width}}  {r['title']}"))
         if r["url"]:
-            click.echo(f"{'':<{width}}  {r['url']}")
+            click.echo(visible(f"{'':<{width}}  {r['url']}"))
 
 
 @cli.command()
@@ -334,8 +334,8 @@ def export(
         if isinstance(payload, bytes):
             sys.stdout.buffer.write(payload)
             sys.stdout.buffer.flush()
-        else:
-            click.echo(payload, nl=False)
+        else:  # a terminal gets no raw control characters; a pipe or file gets the exact text
+            click.echo(visible(payload) if sys.stdout.isatty() else payload, nl=False)
         return
     with staged() as staging:  # the exam and its key: both files or neither
         for path, payload in files:
