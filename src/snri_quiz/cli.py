@@ -762,7 +762,8 @@ def stats(
         for fact_id, correct, answered in result.weakest:
             try:
                 fact = d.fact(fact_id)
-                what = f"{d.subject_name(fact.subject)}, {d.attributes[fact.attribute].label}: {fact.text}"
+                value = fact.text if len(fact.text) <= 80 else fact.text[:79].rstrip() + "…"  # one line
+                what = f"{d.subject_name(fact.subject)}, {d.attributes[fact.attribute].label}: {value}"
             except KeyError:
                 what = fact_id
             click.echo(f"  {correct}/{answered}  {visible(what)}")
