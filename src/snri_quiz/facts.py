@@ -261,6 +261,17 @@ class Source:
         """The display text and the address, for plain-text outputs."""
         return f"{self.display(section)} <{self.url}>" if self.url else self.display(section)
 
+    def brief(self, section: str = "") -> str:
+        """A bracket-sized citation: `Savella label, 1`, `Cymbalta label, Highlights`, or the title
+        up to its first parenthesis or colon."""
+        if self.kind == SourceKind.LABEL and self.product:
+            text = f"{self.product} label"
+        else:
+            text = re.split(r" \(|: ", self.title, maxsplit=1)[0]
+        if section:
+            text += f", {_SECTION_NAMES.get(section.lower(), section)}"
+        return text
+
 
 @dataclass(frozen=True)
 class Attribute:
@@ -411,6 +422,10 @@ class Deck:
     def citation(self, ref: str) -> str:
         """A citation with its address, for plain-text outputs."""
         return self.source(ref).citation(split_ref(ref)[1])
+
+    def brief(self, ref: str) -> str:
+        """A citation in brackets' size: `Savella label, 1`."""
+        return self.source(ref).brief(split_ref(ref)[1])
 
 
 class FieldReader:

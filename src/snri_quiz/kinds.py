@@ -46,3 +46,70 @@ class ExportFormat(StrEnum):
     def printable(self) -> bool:
         """An exam on paper (forms, keys, points), not a file for another tool."""
         return self in (ExportFormat.PDF, ExportFormat.HTML, ExportFormat.MD)
+
+
+class QuestionKind(StrEnum):
+    """How a question is asked and answered."""
+
+    MCQ = "mcq"
+    """Multiple choice: one right option among four."""
+    TF = "tf"
+    """True or false."""
+    CLOZE = "cloze"
+    """Fill in the blank of a statement (typed)."""
+    TYPED = "typed"
+    """A short typed answer."""
+    VIGNETTE = "vignette"
+    """A patient case with four or five options, exactly one provably right."""
+
+    @property
+    def has_options(self) -> bool:
+        """Answered by choosing an option (letters, or True/False)."""
+        return self in (QuestionKind.MCQ, QuestionKind.TF, QuestionKind.VIGNETTE)
+
+    @property
+    def lettered(self) -> bool:
+        """Options are shown with letters A, B, C..."""
+        return self in (QuestionKind.MCQ, QuestionKind.VIGNETTE)
+
+    @property
+    def typed(self) -> bool:
+        """Answered by typing text, graded by `grading.grade`."""
+        return self in (QuestionKind.CLOZE, QuestionKind.TYPED)
+
+
+class Level(StrEnum):
+    """What a question asks of the learner (a revised Bloom level), for teachers' selections."""
+
+    RECALL = "recall"
+    """Remember a fact: a name, a number, a list member."""
+    UNDERSTANDING = "understanding"
+    """Judge or explain a statement: true/false, why, how."""
+    APPLICATION = "application"
+    """Apply facts to a patient: vignettes."""
+
+
+class Mode(StrEnum):
+    """Which kinds of question a quiz or export uses (`--mode`)."""
+
+    MIXED = "mixed"
+    MCQ = "mcq"
+    TYPED = "typed"
+    TF = "tf"
+    VIGNETTE = "vignette"
+
+    @property
+    def kinds(self) -> frozenset[QuestionKind]:
+        return _MODE_KINDS[self]
+
+
+_MODE_KINDS = {
+    Mode.MIXED: frozenset(QuestionKind),
+    Mode.MCQ: frozenset({QuestionKind.MCQ, QuestionKind.VIGNETTE}),
+    Mode.TYPED: frozenset({QuestionKind.TYPED, QuestionKind.CLOZE}),
+    Mode.TF: frozenset({QuestionKind.TF}),
+    Mode.VIGNETTE: frozenset({QuestionKind.VIGNETTE}),
+}
+
+DIFFICULTIES = range(1, 6)
+"""An author's estimate of a template's difficulty: 1 (easiest) to 5."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidContent, Problem, UsageError
 from .facts import Deck, Fact, PartialDate, answer_span, normalize
+from .kinds import Level, Mode, QuestionKind
 
 if TYPE_CHECKING:
     from .templates import Template
@@ -30,12 +31,6 @@ def render(template: Any, context: dict[str, Any]) -> str:
 
 
 BLANK = "_____"
-MODES = {
-    "mcq": ("mcq",),
-    "typed": ("typed", "cloze"),
-    "tf": ("tf",),
-    "mixed": ("mcq", "tf", "cloze", "typed"),
-}
 TF_OPTIONS = ("True", "False")
 LETTERS = "ABCDEFGH"
 
@@ -90,6 +85,18 @@ class Question:
     """The fact's note, as appended to `explanation` (single-fact questions)."""
     caveats: tuple[str, ...] = ()
     """The facts' caveats as appended to `explanation` ('Caution: ...' or 'Caution (drug): ...')."""
+    level: str = Level.RECALL
+    """What it asks of the learner (a kinds.Level value), from its template."""
+    difficulty: int = 2
+    """The template author's estimate, 1 (easiest) to 5."""
+    rationales: tuple[str, ...] = ()
+    """Multiple choice, true/false and vignettes: one sentence per option (parallel to `options`)
+    saying why it is right or wrong, with its citation."""
+    clues: tuple[str, ...] = ()
+    """Vignettes: ids of the facts the stem's clues come from (the proof's premises)."""
+    option_refs: tuple[str, ...] = ()
+    """Vignettes: what each option is in the knowledge base (a drug's subject, an attribute name,
+    or a value), parallel to `options`, so a proof can be re-derived from the facts."""
 
     @property
     def reason(self) -> str:
@@ -103,7 +110,7 @@ class Question:
 
 def lettered_answer(q: Question, separator: str = ". ") -> str:
     """The answer as shown to people: 'B. Cymbalta' for multiple choice, else the answer itself."""
-    if q.kind == "mcq" and q.answer_index is not None:
+    if QuestionKind(q.kind).lettered and q.answer_index is not None:
         return f"{LETTERS[q.answer_index]}{separator}{q.answer}"
     return q.answer
 
@@ -406,15 +413,19 @@ class _Maker:
         subject: str | None = None,
         drugs: Iterable[str] | None = None,
         note: bool = True,
+        reasons: dict[str, str] | None = None,
     ) -> Question:
         kind = self.t.kind
         options: tuple[str, ...] = ()
         index: int | None = None
+        rationales: tuple[str, ...] = ()
         if kind == "mcq":
             assert wrong is not None
             shuffled = [answer, *wrong]
             _rng(qid, self.seed).shuffle(shuffled)
             options, index = tuple(shuffled), shuffled.index(answer)
+            if reasons is not None:
+                rationales = tuple(reasons[o] for o in options)
         elif kind == "tf":
             options, index = TF_OPTIONS, TF_OPTIONS.index(answer)
         subject = subject or facts[0].subject
@@ -471,7 +482,68 @@ class _Maker:
             key_terms=_unique(*facts[0].key_terms) if typed and len(facts) == 1 else (),
             note=kept_note,
             caveats=caveats,
+            level=self.t.level,
+            difficulty=self.t.difficulty,
+            rationales=rationales,
         )
+
+    # -- why each option is right or wrong ------------------------------------------------
+    def cite(self, facts: Iterable[Fact]) -> str:
+        """` [Savella label, 1]`: the first primary source of the facts (else the first source)."""
+        refs = [r for f in facts for r in f.sources]
+        primary = [r for r in refs if self.deck.source(r).primary]
+        return f" [{self.deck.brief((primary or refs)[0])}]" if refs else ""
+
+    def label(self, attribute: str) -> str:
+        """The attribute's label without a parenthetical note for authors."""
+        return self.deck.attributes[attribute].label.split(" (")[0]
+
+    def value_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
+        """Options that are values: each wrong one is another subject's value (the deck says whose)."""
+        label = self.label(fact.attribute)
+        own = self.deck.subject_name(fact.subject)
+        reasons = {answer: f"{_cap(answer)}: correct; the {label} of {own.lower()}{self.cite([fact])}."}
+        for option in wrong:
+            other = self.truth.value_fact.get((fact.attribute, normalize(option)))
+            if other is None:  # a drug's name offered as the value (pool: subjects)
+                other = self.truth.value_fact.get((fact.attribute, normalize(self.by_name.get(option, option))))
+            if other is None:
+                reasons[option] = f"{_cap(option)}: not the {label} of {own.lower()}{self.cite([fact])}."
+                continue
+            holders = sorted(
+                self.deck.subject_name(s).lower() for s in self.truth.holding(other) if s != self.deck.class_subject
+            )
+            whose = f" of {_join(holders)}" if holders else ""
+            reasons[option] = f"{_cap(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other])}."
+        return reasons
+
+    def subject_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
+        """Options that are drugs: the right one holds the value, each wrong one's own values differ."""
+        label = self.label(fact.attribute)
+        value = display(fact)
+        reasons = {answer: f"{answer}: correct; {value} is its {label}{self.cite([fact])}."}
+        for name in wrong:
+            subject = self.by_name[name]
+            own = self.truth.of(subject, fact.attribute)
+            values = _join([display(f) for f in own])
+            if own:
+                reasons[name] = f"{name}: not {value}; its {label}: {values}{self.cite(own)}."
+            else:
+                reasons[name] = f"{name}: {value} is not its {label}{self.cite(self.label_facts(subject))}."
+        return reasons
+
+    def label_facts(self, subject: str) -> list[Fact]:
+        """Some fact of the subject backed by its label: the source that says what it is not."""
+        facts = [f for f in self.deck.facts if f.subject == subject and f.sources]
+        return facts[:1]
+
+    def statement_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
+        """Authored distractors: each is wrong because the fact says otherwise."""
+        cite = self.cite([fact])
+        reasons = {answer: f"{_cap(answer)}: correct. {fact.text}{cite}"}
+        for option in wrong:
+            reasons[option] = f"{_cap(option)}: incorrect; the source gives {answer}{cite}."
+        return reasons
 
     def wrong_values(
         self, fact: Fact, key: str, n: int, exclude: Callable[[str], bool] | None = None
@@ -532,7 +604,9 @@ class _Maker:
             else:
                 wrong = self.wrong_values(fact, qid, 3)
             if wrong is not None:
-                yield self.build(qid, [fact], {**ctx, "answer": answer}, answer, wrong=wrong)
+                ctx = {**ctx, "answer": answer}
+                reasons = self.value_reasons(fact, answer, wrong)
+                yield self.build(qid, [fact], ctx, answer, wrong=wrong, reasons=reasons)
         elif t.kind == "tf":
             yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
             # one false variant per fact, never the same false statement twice
@@ -561,7 +635,8 @@ class _Maker:
         if self.t.kind == "mcq":
             wrong = self.wrong_subjects(fact, qid)
             if wrong is not None:
-                yield self.build(qid, [fact], ctx, answer, wrong=wrong)
+                reasons = self.subject_reasons(fact, answer, wrong)
+                yield self.build(qid, [fact], ctx, answer, wrong=wrong, reasons=reasons)
         else:
             yield self.build(qid, [fact], ctx, answer, accepted=(drug.subject, *drug.aliases))
 
@@ -578,7 +653,8 @@ class _Maker:
                 qid, sorted(fact.distractors, key=normalize), lambda d: normalize(d) != normalize(fact.answer), 3
             )
             if wrong is not None:
-                yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong)
+                reasons = self.statement_reasons(fact, fact.answer, wrong)
+                yield self.build(qid, [fact], ctx, fact.answer, wrong=wrong, reasons=reasons)
         elif t.kind == "tf":
             # one statement per fact: its authored false statement when it has one (the true
             # statement is already what the multiple-choice and cloze questions ask), else the fact
@@ -624,6 +700,14 @@ class _Maker:
                 used = [holders[chosen[w]] for w in wrong] + self.truth.of(drug.subject, group[0].attribute)
                 own = [display(f) for f in self.truth.of(drug.subject, group[0].attribute)]
                 ctx = self.context(group[0], drug=drug.name, answer=drug.name, own_values=own)
+                label, value = self.label(group[0].attribute), display(group[0])
+                mine = self.truth.of(drug.subject, group[0].attribute) or self.label_facts(drug.subject)
+                reasons = {
+                    drug.name: f"{drug.name}: correct; {value} is not its {label}"
+                    + (f" (its {label}: {_join(own)})" if own else "")
+                    + f"{self.cite(mine)}.",
+                    **{w: f"{w}: {value} is its {label}{self.cite([holders[chosen[w]]])}." for w in wrong},
+                }
                 yield self.build(
                     qid,
                     used,
@@ -632,6 +716,7 @@ class _Maker:
                     wrong=wrong,
                     subject=drug.subject,
                     drugs=[drug.subject, *(chosen[w] for w in wrong)],
+                    reasons=reasons,
                 )
 
     def extremes(self, facts: list[Fact]) -> Iterator[Question]:
@@ -661,7 +746,15 @@ class _Maker:
             name = self.deck.subject_name(winner.subject)
             ctx = self.context(winner, answer=name, timeline=timeline)
             wrong = [self.deck.subject_name(f.subject) for f in combo if f is not winner]
-            yield self.build(qid, list(combo), ctx, name, wrong=wrong, subject=winner.subject)
+            label = self.label(winner.attribute)
+            which = "earliest" if earliest else "latest"
+            reasons = {
+                self.deck.subject_name(f.subject): f"{self.deck.subject_name(f.subject)}: "
+                + ("correct, the " + which + "; " if f is winner else "")
+                + f"{label} {f.text}{self.cite([f])}."
+                for f in combo
+            }
+            yield self.build(qid, list(combo), ctx, name, wrong=wrong, subject=winner.subject, reasons=reasons)
 
 
 def _when(fact: Fact) -> tuple[int, int, int]:
@@ -679,6 +772,17 @@ def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
             yield tuple(facts[(start + k) % len(facts)] for k in range(4))
 
 
+def _cap(text: str) -> str:
+    """The text with a capital first letter (for an option that starts a sentence)."""
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
+def _join(items: Sequence[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
 def _unique(*texts: str) -> tuple[str, ...]:
     """Texts without repeats that differ only in case, spacing or punctuation."""
     seen: dict[str, str] = {}
@@ -694,11 +798,16 @@ def filter_questions(
     mode: str = "mixed",
     topics: Iterable[str] = (),
     drugs: Iterable[str] = (),
+    levels: Iterable[str] = (),
 ) -> list[Question]:
-    """The bank's questions of these kinds, topics and drugs, in bank order."""
-    topics, drugs = tuple(topics), tuple(d.lower() for d in drugs)
-    if mode not in MODES:
-        raise UsageError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    """The bank's questions of these kinds, topics, drugs and levels, in bank order."""
+    topics, drugs, levels = tuple(topics), tuple(d.lower() for d in drugs), tuple(levels)
+    if mode not in tuple(Mode):
+        raise UsageError(f"unknown mode '{mode}' (choose from {', '.join(Mode)})")
+    for level in levels:
+        if level not in tuple(Level):
+            raise UsageError(f"unknown level '{level}' (choose from {', '.join(Level)})")
+    kinds = Mode(mode).kinds
     for topic in topics:
         if topic not in deck.topics:
             raise UsageError(f"unknown topic '{topic}' (choose from {', '.join(deck.topics)})")
@@ -709,8 +818,9 @@ def filter_questions(
     return [
         q
         for q in bank
-        if q.kind in MODES[mode]
+        if q.kind in kinds
         and (not topics or q.topic in topics)
+        and (not levels or q.level in levels)
         and (not drugs or any(d in q.drugs for d in drugs))
     ]
 
@@ -724,9 +834,10 @@ def select(
     mode: str = "mixed",
     topics: Iterable[str] = (),
     drugs: Iterable[str] = (),
+    levels: Iterable[str] = (),
 ) -> list[Question]:
     """The questions for one quiz or printout: filtered, shuffled by `seed`, cut to `count`."""
-    pool = filter_questions(bank, deck, mode=mode, topics=topics, drugs=drugs)
+    pool = filter_questions(bank, deck, mode=mode, topics=topics, drugs=drugs, levels=levels)
     random.Random(seed).shuffle(pool)
     if count is not None:
         if count < 1:

@@ -40,6 +40,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidContent, Problem
 from .facts import Deck, FieldReader
+from .kinds import DIFFICULTIES, Level, QuestionKind
 from .yamlio import LineMap, control_character, load_yaml
 
 KINDS = ("mcq", "tf", "cloze", "typed")
@@ -322,6 +323,10 @@ class Template:
     """`fact` (one question per fact) or `subject` (one per drug, any value accepted)."""
     topic: str
     """Topic override, or empty for the attribute's topic."""
+    level: str
+    """What its questions ask of the learner (a kinds.Level value)."""
+    difficulty: int
+    """The author's estimate of its questions' difficulty, 1 (easiest) to 5."""
     path: str
     """File it was loaded from."""
     line: int
@@ -547,6 +552,8 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     pool = r.text("pool") or "values"
     per = r.text("per") or "fact"
     topic = r.text("topic")
+    level = r.text("level") or (Level.UNDERSTANDING if kind == QuestionKind.TF else Level.RECALL)
+    difficulty = r.get("difficulty", int, default=2)
     texts = {key: r.get(key, str, required=True, default="") for key in ("prompt", "explanation")}
     if "reverse" in entry:
         texts["reverse"] = r.get("reverse", str, default="")
@@ -579,6 +586,10 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         r.problem("per", f"'{per}' is not one of fact, subject")
     if topic and topic not in deck.topics:
         r.problem("topic", f"unknown topic '{topic}'")
+    if level not in tuple(Level):
+        r.problem("level", f"'{level}' is not one of {', '.join(Level)}")
+    if difficulty not in DIFFICULTIES:
+        r.problem("difficulty", f"{difficulty} is not a whole number from {DIFFICULTIES[0]} to {DIFFICULTIES[-1]}")
     compiled: dict[str, CompiledText] = {}
     for key, source in texts.items():
         text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
@@ -604,6 +615,8 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         pool=pool,
         per=per,
         topic=topic,
+        level=level,
+        difficulty=difficulty,
         path=path,
         line=entry.line,
     )
