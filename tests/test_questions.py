@@ -12,7 +12,8 @@ import pytest
 from snri_quiz.content import Content, bundled_templates, load_content
 from snri_quiz.errors import UsageError
 from snri_quiz.facts import normalize, split_ref
-from snri_quiz.questions import generate, select, unused_facts
+from snri_quiz.generate import generate
+from snri_quiz.questions import select, unused_facts
 from snri_quiz.templates import load_templates
 
 from .conftest import replace_in

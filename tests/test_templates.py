@@ -12,7 +12,7 @@ import snri_quiz.templates as templates
 from snri_quiz.content import bundled_templates, load_content
 from snri_quiz.errors import InvalidContent
 from snri_quiz.facts import load_deck
-from snri_quiz.questions import generate
+from snri_quiz.generate import generate
 from snri_quiz.templates import load_templates, render_budget
 
 from .test_questions import wide_tiny_deck

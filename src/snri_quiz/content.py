@@ -36,7 +36,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .facts import Deck, Fact
-from .questions import Question, Survey
+from .generate import Survey
+from .questions import Question
 from .yamlio import UnreadableFile, read_regular
 
 _FORMAT = 3
@@ -118,7 +119,7 @@ def check_content(deck: Path | str | None = None, templates: Path | str | None =
     held 1.2 million questions, 2 GB). Neither reads nor writes the question cache.
     """
     from .facts import load_deck
-    from .questions import survey
+    from .generate import survey
     from .templates import load_templates
 
     with paused_gc():
@@ -129,7 +130,7 @@ def check_content(deck: Path | str | None = None, templates: Path | str | None =
 
 def _generate(deck_dir: Path, template_dir: Path, seed: int) -> Content:
     from .facts import load_deck
-    from .questions import generate
+    from .generate import generate
     from .templates import load_templates
 
     loaded = load_deck(deck_dir)

@@ -111,5 +111,16 @@ _MODE_KINDS = {
     Mode.VIGNETTE: frozenset({QuestionKind.VIGNETTE}),
 }
 
+class VignetteAsk(StrEnum):
+    """What a vignette template asks, and so what its options are."""
+
+    DRUG = "drug"
+    """Which drug fits every clue (options: the deck's drugs)."""
+    VALUE = "value"
+    """A number or value the label gives for the patient's drug and situation (options: values)."""
+    EFFECT = "effect"
+    """Which adverse effect explains the findings (options: `signs_*`-style attributes)."""
+
+
 DIFFICULTIES = range(1, 6)
 """An author's estimate of a template's difficulty: 1 (easiest) to 5."""

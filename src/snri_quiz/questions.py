@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidContent, Problem, UsageError
+from .errors import UsageError
 from .facts import Deck, Fact, PartialDate, answer_span, normalize
 from .kinds import Level, Mode, QuestionKind
 
@@ -120,7 +120,7 @@ def question_id(template_id: str, *parts: str) -> str:
     return f"q{digest[:15]}"
 
 
-class _Truth:
+class Truth:
     """What the deck says is (or may be) true, indexed for the distractor checks."""
 
     def __init__(self, deck: Deck):
@@ -201,7 +201,7 @@ class _Truth:
         return found
 
 
-def _rng(question: str, salt: int = 0) -> random.Random:
+def seeded(question: str, salt: int = 0) -> random.Random:
     """A generator seeded from a question id (hex after the 'q') and a salt: cheap and stable."""
     return random.Random(int(question[1:], 16) * 1_000_003 + salt)
 
@@ -220,7 +220,7 @@ def pick(
     sampling finds too few, the whole pool is filtered, or `candidates()` when given: the
     pool's members that can pass `ok` (same order), computed once and shared by many calls.
     """
-    rng = _rng(key)
+    rng = seeded(key)
     if len(pool) > 64:
         chosen: dict[str, str] = {}
         for _ in range(40 * n):
@@ -245,74 +245,7 @@ def display(fact: Fact) -> str:
     return fact.text
 
 
-def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
-    """Every question the templates make from the deck, in template then fact order.
-
-    Raises InvalidContent with one problem per failing template (a render error, a budget
-    exceeded, a duplicate question id), all templates tried.
-    """
-    out: list[Question] = []
-    _each_question(deck, templates, seed, out.append)
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class Survey:
-    """What `check` reports about the questions, gathered without keeping them."""
-
-    count: int
-    """How many questions the templates make."""
-    kinds: dict[str, int]
-    """Questions per kind."""
-    used: frozenset[str]
-    """Ids of the facts some question is built from."""
-
-
-def survey(deck: Deck, templates: Iterable[Template], seed: int = 0) -> Survey:
-    """Validate by generating every question, keeping only counts: memory stays that of the deck."""
-    kinds: dict[str, int] = dict.fromkeys(("mcq", "tf", "cloze", "typed"), 0)
-    used: set[str] = set()
-
-    def take(question: Question) -> None:
-        kinds[question.kind] += 1
-        used.update(question.facts)
-
-    _each_question(deck, templates, seed, take)
-    return Survey(sum(kinds.values()), kinds, frozenset(used))
-
-
-def _each_question(deck: Deck, templates: Iterable[Template], seed: int, emit: Callable[[Question], Any]) -> None:
-    from .templates import TemplateLimit, describe_error, render_budget
-
-    truth = _Truth(deck)
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    with render_budget() as next_template:
-        for template in templates:
-            next_template()
-            try:
-                for question in _questions(template, deck, truth, seed):
-                    if question.id in seen:
-                        raise InvalidContent(
-                            [
-                                Problem(
-                                    template.path,
-                                    template.line,
-                                    f"template {template.id}: makes two questions with id {question.id}",
-                                )
-                            ]
-                        )
-                    seen.add(question.id)
-                    emit(question)
-            except InvalidContent as exc:
-                problems.extend(exc.problems)
-            except TemplateLimit as exc:  # the time budget ran out between two renders
-                problems.append(Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}"))
-    if problems:
-        raise InvalidContent(problems)
-
-
-def _facts_for(template: Template, truth: _Truth) -> list[Fact]:
+def _facts_for(template: Template, truth: Truth) -> list[Fact]:
     facts = [f for a in template.attributes for f in truth.by_attribute.get(a, [])]
     if len(template.attributes) > 1:
         facts.sort(key=lambda f: truth.order[f.id])
@@ -323,7 +256,8 @@ def _facts_for(template: Template, truth: _Truth) -> list[Fact]:
     return facts
 
 
-def _questions(template: Template, deck: Deck, truth: _Truth, seed: int) -> Iterator[Question]:
+def fact_questions(template: Template, deck: Deck, truth: Truth, seed: int) -> Iterator[Question]:
+    """The questions of one (non-vignette) template, in fact order."""
     facts = _facts_for(template, truth)
     maker = _Maker(template, deck, truth, seed)
     if template.ask in ("earliest", "latest"):
@@ -344,7 +278,7 @@ def _questions(template: Template, deck: Deck, truth: _Truth, seed: int) -> Iter
 class _Maker:
     """Builds the questions of one template."""
 
-    def __init__(self, template: Template, deck: Deck, truth: _Truth, seed: int):
+    def __init__(self, template: Template, deck: Deck, truth: Truth, seed: int):
         self.t, self.deck, self.truth, self.seed = template, deck, truth, seed
         self.false_used: set[tuple[str, str, str]] = set()
         self.by_name = {d.name: d.subject for d in deck.drugs}
@@ -422,7 +356,7 @@ class _Maker:
         if kind == "mcq":
             assert wrong is not None
             shuffled = [answer, *wrong]
-            _rng(qid, self.seed).shuffle(shuffled)
+            seeded(qid, self.seed).shuffle(shuffled)
             options, index = tuple(shuffled), shuffled.index(answer)
             if reasons is not None:
                 rationales = tuple(reasons[o] for o in options)
@@ -489,10 +423,7 @@ class _Maker:
 
     # -- why each option is right or wrong ------------------------------------------------
     def cite(self, facts: Iterable[Fact]) -> str:
-        """` [Savella label, 1]`: the first primary source of the facts (else the first source)."""
-        refs = [r for f in facts for r in f.sources]
-        primary = [r for r in refs if self.deck.source(r).primary]
-        return f" [{self.deck.brief((primary or refs)[0])}]" if refs else ""
+        return cite(self.deck, facts)
 
     def label(self, attribute: str) -> str:
         """The attribute's label without a parenthetical note for authors."""
@@ -502,19 +433,19 @@ class _Maker:
         """Options that are values: each wrong one is another subject's value (the deck says whose)."""
         label = self.label(fact.attribute)
         own = self.deck.subject_name(fact.subject)
-        reasons = {answer: f"{_cap(answer)}: correct; the {label} of {own.lower()}{self.cite([fact])}."}
+        reasons = {answer: f"{capitalized(answer)}: correct; the {label} of {own.lower()}{self.cite([fact])}."}
         for option in wrong:
             other = self.truth.value_fact.get((fact.attribute, normalize(option)))
             if other is None:  # a drug's name offered as the value (pool: subjects)
                 other = self.truth.value_fact.get((fact.attribute, normalize(self.by_name.get(option, option))))
             if other is None:
-                reasons[option] = f"{_cap(option)}: not the {label} of {own.lower()}{self.cite([fact])}."
+                reasons[option] = f"{capitalized(option)}: not the {label} of {own.lower()}{self.cite([fact])}."
                 continue
             holders = sorted(
                 self.deck.subject_name(s).lower() for s in self.truth.holding(other) if s != self.deck.class_subject
             )
-            whose = f" of {_join(holders)}" if holders else ""
-            reasons[option] = f"{_cap(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other])}."
+            whose = f" of {joined(holders)}" if holders else ""
+            reasons[option] = f"{capitalized(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other])}."
         return reasons
 
     def subject_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
@@ -525,7 +456,7 @@ class _Maker:
         for name in wrong:
             subject = self.by_name[name]
             own = self.truth.of(subject, fact.attribute)
-            values = _join([display(f) for f in own])
+            values = joined([display(f) for f in own])
             if own:
                 reasons[name] = f"{name}: not {value}; its {label}: {values}{self.cite(own)}."
             else:
@@ -540,9 +471,9 @@ class _Maker:
     def statement_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
         """Authored distractors: each is wrong because the fact says otherwise."""
         cite = self.cite([fact])
-        reasons = {answer: f"{_cap(answer)}: correct. {fact.text}{cite}"}
+        reasons = {answer: f"{capitalized(answer)}: correct. {fact.text}{cite}"}
         for option in wrong:
-            reasons[option] = f"{_cap(option)}: incorrect; the source gives {answer}{cite}."
+            reasons[option] = f"{capitalized(option)}: incorrect; the source gives {answer}{cite}."
         return reasons
 
     def wrong_values(
@@ -704,7 +635,7 @@ class _Maker:
                 mine = self.truth.of(drug.subject, group[0].attribute) or self.label_facts(drug.subject)
                 reasons = {
                     drug.name: f"{drug.name}: correct; {value} is not its {label}"
-                    + (f" (its {label}: {_join(own)})" if own else "")
+                    + (f" (its {label}: {joined(own)})" if own else "")
                     + f"{self.cite(mine)}.",
                     **{w: f"{w}: {value} is its {label}{self.cite([holders[chosen[w]]])}." for w in wrong},
                 }
@@ -772,15 +703,22 @@ def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
             yield tuple(facts[(start + k) % len(facts)] for k in range(4))
 
 
-def _cap(text: str) -> str:
+def cite(deck: Deck, facts: Iterable[Fact]) -> str:
+    """` [Savella label, 1]`: the first primary source of the facts (else the first source)."""
+    refs = [r for f in facts for r in f.sources]
+    primary = [r for r in refs if deck.source(r).primary]
+    return f" [{deck.brief((primary or refs)[0])}]" if refs else ""
+
+
+def capitalized(text: str) -> str:
     """The text with a capital first letter (for an option that starts a sentence)."""
     return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
-def _join(items: Sequence[str]) -> str:
+def joined(items: Sequence[str], conjunction: str = "and") -> str:
     """`a`, `a and b`, `a, b and c`."""
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {conjunction} " + items[-1] if items else ""
 
 
 def _unique(*texts: str) -> tuple[str, ...]:

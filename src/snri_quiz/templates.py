@@ -28,6 +28,7 @@ import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidContent, Problem
 from .facts import Deck, FieldReader
-from .kinds import DIFFICULTIES, Level, QuestionKind
+from .kinds import DIFFICULTIES, Level, QuestionKind, VignetteAsk
 from .yamlio import LineMap, control_character, load_yaml
 
 KINDS = ("mcq", "tf", "cloze", "typed")
@@ -296,6 +297,68 @@ _GUARDED_ENV = _ENV.overlay(finalize=_printable)  # shares the filters; used for
 
 
 @dataclass(frozen=True)
+class Finding:
+    """How one clue value reads in a patient's story (`findings:` in a template file)."""
+
+    text: CompiledText
+    """One sentence; may use the pronoun variables They, they, Their, their, them."""
+    sex: str = ""
+    """`female` or `male` when the finding fits only one, else empty."""
+    ages: tuple[int, int] | None = None
+    """The patient's age range when the finding implies one (e.g. older age)."""
+
+
+@dataclass(frozen=True)
+class Clue:
+    """One kind of clue a drug-choice vignette combines: a value of one of `attributes`."""
+
+    attributes: tuple[str, ...]
+    """Where its values come from (closed attributes)."""
+    holds: bool
+    """True: the right drug has the value; False: the right drug must not have it."""
+    yes: CompiledText
+    """The rationale's words for an option that has the value (`value` is in scope)."""
+    no: CompiledText
+    """The rationale's words for an option that lacks it."""
+    same_value: bool = False
+    """Repeat the first clue's value (e.g. the pediatric approval of the same condition)."""
+    ages: tuple[int, int] | None = None
+    """The patient's age range when this clue is used (e.g. 13-17); it then adds no sentence."""
+
+
+@dataclass(frozen=True)
+class Vignette:
+    """The parts of a vignette template besides prompt (the lead-in) and explanation."""
+
+    ask: str
+    """A kinds.VignetteAsk value."""
+    clues: tuple[Clue, ...] = ()
+    """Drug choice: the clues every question combines, one value each."""
+    extra: tuple[Clue, ...] = ()
+    """Drug choice: clues of which at most one is added."""
+    alone: bool = True
+    """Drug choice: also ask with `clues` alone, when they single out one drug."""
+    findings: dict[str, Finding] = dataclass_field(default_factory=dict)
+    """Every clue value's sentence, by value (shared by a file's vignettes)."""
+    stem: CompiledText | None = None
+    """Value questions: the story sentence after the patient (drug, condition, situation)."""
+    unit: str = ""
+    """Value questions: the unit after a number (`days`, `mg per day`)."""
+    choices: tuple[str, ...] = ()
+    """Value questions: candidate options; those equal to the answer are dropped."""
+    size: int = 2
+    """Adverse-effect questions: how many of the effect's findings a stem shows."""
+    per_effect: int = 4
+    """Adverse-effect questions: at most this many per effect."""
+    options: int = 5
+    """How many options a question offers at most (at least 4)."""
+    settings: tuple[CompiledText, ...] = ()
+    """Where the patient is seen; one is chosen per question."""
+    ages: tuple[int, int] = (25, 75)
+    """The adult patient's age range."""
+
+
+@dataclass(frozen=True)
 class Template:
     """One question template, validated and compiled."""
 
@@ -323,6 +386,8 @@ class Template:
     """`fact` (one question per fact) or `subject` (one per drug, any value accepted)."""
     topic: str
     """Topic override, or empty for the attribute's topic."""
+    vignette: Vignette | None
+    """Vignettes: how clues combine, read and are explained; None for other kinds."""
     level: str
     """What its questions ask of the learner (a kinds.Level value)."""
     difficulty: int
@@ -469,32 +534,222 @@ def load_templates(path: Path | str, deck: Deck) -> tuple[Template, ...]:
             problems.append(Problem(str(file), None, "expected a mapping with a 'templates' list"))
             continue
         r = FieldReader(data, str(file), "", problems)
-        entries = r.get("templates", list, required=True, default=[])
+        entries = r.get("templates", list, default=[])
+        vignettes = r.get("vignettes", list, default=[])
+        findings = _read_findings(r.get("findings", LineMap, default=LineMap()), str(file), problems)
         r.finish()
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, LineMap):
-                problems.append(
-                    Problem(str(file), data.line_of("templates"), f"templates[{index}]: expected a mapping")
+        if not {"templates", "vignettes", "findings"} & set(data):
+            problems.append(Problem(str(file), None, "expected a 'templates' or 'vignettes' list"))
+        for key, items in (("templates", entries), ("vignettes", vignettes)):
+            for index, entry in enumerate(items):
+                if not isinstance(entry, LineMap):
+                    problems.append(Problem(str(file), data.line_of(key), f"{key}[{index}]: expected a mapping"))
+                    continue
+                if key == "templates":
+                    template = _read_template(entry, str(file), index, deck, problems)
+                else:
+                    template = _read_vignette(entry, str(file), index, deck, findings, problems)
+                if template is not None:
+                    templates.append(template)
+    unique: list[Template] = []
+    for template in templates:
+        first = seen.setdefault(template.id, template)
+        if first is not template:
+            problems.append(
+                Problem(
+                    template.path,
+                    template.line,
+                    f"duplicate template id '{template.id}' (first in {first.path}:{first.line})",
                 )
-                continue
-            template = _read_template(entry, str(file), index, deck, problems)
-            if template is None:
-                continue
-            if template.id in seen:
-                problems.append(
-                    Problem(
-                        str(file),
-                        entry.line,
-                        f"duplicate template id '{template.id}' "
-                        f"(first in {seen[template.id].path}:{seen[template.id].line})",
-                    )
-                )
-                continue
-            seen[template.id] = template
-            templates.append(template)
+            )
+            continue
+        unique.append(template)
     if problems:
         raise InvalidContent(problems)
-    return tuple(templates)
+    return tuple(unique)
+
+
+_PRONOUNS = {
+    "female": {"They": "She", "they": "she", "Their": "Her", "their": "her", "them": "her", "person": "woman"},
+    "male": {"They": "He", "they": "he", "Their": "His", "their": "his", "them": "him", "person": "man"},
+}
+"""The variables a finding, a setting or a lead-in may use, by the patient's sex."""
+SEXES = tuple(_PRONOUNS)
+
+
+def pronouns(sex: str) -> dict[str, str]:
+    """The pronoun variables for a patient of this sex (`female` or `male`)."""
+    return _PRONOUNS[sex]
+
+
+def _age_range(r: FieldReader, key: str) -> tuple[int, int] | None:
+    raw = r.get(key, list)
+    if raw is None:
+        return None
+    if len(raw) == 2 and all(type(x) is int for x in raw) and 0 <= raw[0] <= raw[1] <= 120:
+        return (raw[0], raw[1])
+    r.problem(key, "expected [youngest, oldest]: two whole numbers from 0 to 120, the first not larger")
+    return None
+
+
+def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[str, Finding]:
+    """`findings:` of a template file: clue value -> sentence (or {text, sex, ages})."""
+    out: dict[str, Finding] = {}
+    for value, raw in data.items():
+        where = (path, data.line_of(value), "findings", str(value))
+        entry = raw if isinstance(raw, LineMap) else None
+        if entry is not None:
+            r = FieldReader(entry, path, f"findings.{value}", problems)
+            text, sex, ages = r.get("text", str, required=True, default=""), r.text("sex"), _age_range(r, "ages")
+            r.finish()
+            if sex and sex not in SEXES:
+                r.problem("sex", f"'{sex}' is not one of {', '.join(SEXES)}")
+                continue
+        elif isinstance(raw, str):
+            text, sex, ages = raw, "", None
+        else:
+            problems.append(Problem(path, data.line_of(value), f"findings.{value}: expected a sentence or a mapping"))
+            continue
+        if not str(text).strip():
+            problems.append(Problem(path, data.line_of(value), f"findings.{value}: must not be empty"))
+            continue
+        compiled = _compile(str(text), where, problems)
+        if compiled is not None:
+            out[" ".join(str(value).split())] = Finding(compiled, sex, ages)
+    return out
+
+
+def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Problem]) -> Clue | None:
+    if not isinstance(raw, LineMap):
+        problems.append(Problem(path, None, f"{where}: expected a mapping"))
+        return None
+    r = FieldReader(raw, path, where, problems)
+    before = len(problems)
+    attrs = r.get("attribute", (str, list), required=True, default=[])
+    attributes = (attrs,) if isinstance(attrs, str) else tuple(str(a) for a in attrs)
+    holds = r.get("holds", bool, default=True)
+    same_value = r.get("same_value", bool, default=False)
+    ages = _age_range(r, "ages")
+    texts = {key: r.get(key, str, required=True, default="") for key in ("yes", "no")}
+    r.finish()
+    for attr in attributes:
+        if attr not in deck.attributes:
+            r.problem("attribute", f"unknown attribute '{attr}'")
+        elif not deck.attributes[attr].closed:
+            r.problem("attribute", f"'{attr}' is open, so a drug without a value is not provably without it")
+    compiled = {key: _compile(text, (path, raw.line_of(key), where, key), problems) for key, text in texts.items()}
+    if len(problems) > before or compiled["yes"] is None or compiled["no"] is None:
+        return None
+    return Clue(attributes, holds, compiled["yes"], compiled["no"], same_value, ages)
+
+
+def _read_vignette(
+    entry: LineMap, path: str, index: int, deck: Deck, findings: dict[str, Finding], problems: list[Problem]
+) -> Template | None:
+    name = entry.get("id") if isinstance(entry.get("id"), str) else index
+    where = f"vignettes[{name}]"
+    r = FieldReader(entry, path, where, problems)
+    before = len(problems)
+    template_id = r.text("id", required=True)
+    ask = r.text("ask", required=True)
+    raw_attrs = r.get("attribute", (str, list), default=[])
+    attributes = (raw_attrs,) if isinstance(raw_attrs, str) else tuple(str(a) for a in raw_attrs)
+    topic = r.text("topic", required=True)
+    level = r.text("level") or Level.APPLICATION
+    difficulty = r.get("difficulty", int, default=3)
+    tags = r.texts("tags")
+    clues = [
+        _read_clue(c, path, f"{where}.clues[{i}]", deck, problems)
+        for i, c in enumerate(r.get("clues", list, default=[]))
+    ]
+    extra = [
+        _read_clue(c, path, f"{where}.extra[{i}]", deck, problems)
+        for i, c in enumerate(r.get("extra", list, default=[]))
+    ]
+    alone = r.get("alone", bool, default=True)
+    unit = r.text("unit")
+    choices = r.texts("choices")
+    size = r.get("clues_per_question", int, default=2)
+    per_effect = r.get("per_effect", int, default=4)
+    options = r.get("options", int, default=5)
+    ages = _age_range(r, "ages") or (25, 75)
+    settings = r.texts("settings") or ("comes to the clinic",)
+    texts = {key: r.get(key, str, required=True, default="") for key in ("prompt", "explanation")}
+    if "stem" in entry:
+        texts["stem"] = r.get("stem", str, default="")
+    r.finish()
+    if ask and ask not in tuple(VignetteAsk):
+        r.problem("ask", f"'{ask}' is not one of {', '.join(VignetteAsk)}")
+    if topic and topic not in deck.topics:
+        r.problem("topic", f"unknown topic '{topic}'")
+    if level not in tuple(Level):
+        r.problem("level", f"'{level}' is not one of {', '.join(Level)}")
+    if difficulty not in DIFFICULTIES:
+        r.problem("difficulty", f"{difficulty} is not a whole number from {DIFFICULTIES[0]} to {DIFFICULTIES[-1]}")
+    if not 4 <= options <= 5:
+        r.problem("options", f"{options}: a vignette offers 4 or 5 options")
+    if not 1 <= size <= 4:
+        r.problem("clues_per_question", f"{size}: a stem shows 1 to 4 findings")
+    if per_effect < 1:
+        r.problem("per_effect", "must be at least 1")
+    for attr in attributes:
+        if attr not in deck.attributes:
+            r.problem("attribute", f"unknown attribute '{attr}'")
+        elif not deck.attributes[attr].closed:
+            r.problem("attribute", f"'{attr}' is open, so it cannot prove an option wrong")
+    if ask == VignetteAsk.DRUG and not [c for c in clues if c is not None] and len(problems) == before:
+        r.problem("clues", "a drug-choice vignette needs at least one clue")
+    if ask in (VignetteAsk.VALUE, VignetteAsk.EFFECT) and not attributes:
+        r.problem("attribute", f"a '{ask}' vignette needs its attribute(s)")
+    if ask == VignetteAsk.VALUE and len(choices) < 3:
+        r.problem("choices", "a value vignette needs at least 3 choices besides the answer")
+    compiled: dict[str, CompiledText] = {}
+    for key, source in texts.items():
+        text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
+        if text is not None:
+            compiled[key] = text
+    settings_compiled = tuple(
+        t
+        for i, source in enumerate(settings)
+        if (t := _compile(source, (path, entry.line_of("settings"), str(name), f"settings[{i}]"), problems))
+    )
+    if len(problems) > before:
+        return None
+    all_clues = tuple(c for c in (*clues, *extra) if c is not None)
+    vignette = Vignette(
+        ask=ask,
+        clues=tuple(c for c in clues if c is not None),
+        extra=tuple(c for c in extra if c is not None),
+        alone=alone,
+        findings=findings,
+        stem=compiled.get("stem"),
+        unit=unit,
+        choices=choices,
+        size=size,
+        per_effect=per_effect,
+        options=options,
+        settings=settings_compiled,
+        ages=ages,
+    )
+    return Template(
+        id=template_id,
+        kind=QuestionKind.VIGNETTE,
+        ask=ask,
+        attributes=attributes or tuple(dict.fromkeys(a for c in all_clues for a in c.attributes)),
+        prompt=compiled["prompt"],
+        explanation=compiled["explanation"],
+        reverse=None,
+        tags=tags,
+        requires=(),
+        pool="values",
+        per="fact",
+        topic=topic,
+        vignette=vignette,
+        level=level,
+        difficulty=difficulty,
+        path=path,
+        line=entry.line,
+    )
 
 
 def _compile(source: str, where: tuple[str, int, str, str], problems: list[Problem]) -> CompiledText | None:
@@ -615,6 +870,7 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         pool=pool,
         per=per,
         topic=topic,
+        vignette=None,
         level=level,
         difficulty=difficulty,
         path=path,

@@ -1,0 +1,474 @@
+"""Clinical vignettes: patient cases built from clue facts, each with a proof that one option fits.
+
+A vignette template (`vignettes:` in a template file) asks one of three things
+(kinds.VignetteAsk), and the proof is of the same shape each time: the right option
+satisfies every clue, and every other option contradicts at least one clue, both read
+from closed attributes (where the deck lists every true value, so a value a subject lacks
+is provably not its value):
+
+- **drug**: the options are the deck's drugs. A clue is a value of a closed attribute the
+  right drug must have (`holds: true`: an indication) or must not have (`holds: false`: a
+  condition its label advises against). A combination of clue values becomes a question
+  only when exactly one drug fits, every clue rules out a drug the others leave in, and at
+  least three drugs contradict a clue.
+- **value**: for each fact of a closed attribute with one value per drug (washout days, a
+  dose cap), the options are that value and other `choices`; every other choice
+  contradicts the fact.
+- **effect**: the options are attributes listing an adverse effect's findings (class
+  facts); a stem shows `clues_per_question` findings of one effect, asked only when no
+  other listed effect has them all.
+
+Combinations that make no question are counted by reason in `skipped`, which `check`
+reports. Everything is pure and seeded: the question id hashes the template and clue fact
+ids; the patient (age, sex, setting) and the option order follow the id and the seed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .facts import Deck, Drug, Fact, normalize
+from .kinds import QuestionKind, VignetteAsk
+from .questions import Question, Truth, capitalized, cite, display, joined, question_id, seeded
+
+if TYPE_CHECKING:
+    from .templates import Clue, Finding, Template, Vignette
+
+SKIP_NONE_FITS = "no option fits every clue"
+SKIP_SEVERAL_FIT = "several options fit every clue"
+SKIP_REDUNDANT = "a clue rules out no option the others leave in"
+SKIP_FEW = "fewer than 3 options contradict a clue"
+SKIP_UNCERTAIN = "a source leaves an option's fit uncertain"
+SKIP_NO_FINDING = "a clue value has no finding sentence"
+SKIP_PATIENT = "the findings need patients of different sexes or ages"
+SKIP_NO_DRUG = "no label names a drug for the story"
+SKIP_LIMIT = "over the per-effect limit"
+
+
+@dataclass(frozen=True)
+class _Given:
+    """One clue of a question: a clue kind with the attribute and value it uses."""
+
+    clue: Clue | None
+    """The template's clue (drug choice), or None (value and effect questions)."""
+    attribute: str
+    value: str
+    holds: bool = True
+
+
+def vignette_questions(
+    template: Template, deck: Deck, truth: Truth, seed: int, skipped: dict[str, int]
+) -> Iterator[Question]:
+    """The vignettes of one template; combinations that make none are counted in `skipped`."""
+    assert template.vignette is not None
+    maker = _Maker(template, template.vignette, deck, truth, seed, skipped)
+    if template.vignette.ask == VignetteAsk.DRUG:
+        yield from maker.drug_choices()
+    elif template.vignette.ask == VignetteAsk.VALUE:
+        yield from maker.value_questions()
+    else:
+        yield from maker.effects()
+
+
+class _Skip(Exception):
+    """This combination makes no question, for the reason given."""
+
+
+class _Maker:
+    def __init__(
+        self, template: Template, spec: Vignette, deck: Deck, truth: Truth, seed: int, skipped: dict[str, int]
+    ):
+        self.t, self.spec, self.deck, self.truth, self.seed, self.skipped = template, spec, deck, truth, seed, skipped
+        self._exact: dict[str, dict[str, set[str]]] = {}
+        self.named: dict[str, str] = {}
+        """Every drug name, generic name, alias and brand (lowercase) -> the drug's subject."""
+        for drug in deck.drugs:
+            for name in (drug.name, drug.subject, *drug.aliases):
+                self.named[name.lower()] = drug.subject
+        for fact in deck.facts:
+            if fact.attribute.startswith("brand_names") and fact.subject != deck.class_subject:
+                for name in (display(fact), *fact.aliases):
+                    self.named[name.lower()] = fact.subject
+        self.drug_words = re.compile(
+            r"\b(" + "|".join(re.escape(n) for n in sorted(self.named, key=len, reverse=True)) + r")\b", re.I
+        )
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    # -- what the deck says ------------------------------------------------------------
+    def fit(self, subject: str, given: _Given) -> bool | None:
+        """True when the subject satisfies the clue, False when it provably does not, None when a
+        source leaves it open (an `uncertain` value)."""
+        facts = self.truth.of(subject, given.attribute)
+        value = normalize(given.value)
+        has = any(value in (normalize(display(f)), *map(normalize, f.aliases)) for f in facts)
+        if not has and value in self.truth.not_false(subject, given.attribute):
+            return None
+        return has if given.holds else not has
+
+    def holding(self, subject: str, given: _Given) -> list[Fact]:
+        value = normalize(given.value)
+        return [
+            f
+            for f in self.truth.of(subject, given.attribute)
+            if value in (normalize(display(f)), *map(normalize, f.aliases))
+        ]
+
+    def clue_values(self, attributes: Sequence[str]) -> list[tuple[str, str]]:
+        """(attribute, value) of every distinct value the attributes hold, in a stable order."""
+        return [(a, v) for a in attributes for v in self.truth.values.get(a, [])]
+
+    # -- the patient ----------------------------------------------------------------------
+    def patient(self, qid: str, findings: list[Finding], ages: tuple[int, int]) -> dict[str, Any]:
+        sexes = {f.sex for f in findings if f.sex}
+        low, high = ages
+        for finding in findings:
+            if finding.ages:
+                low, high = max(low, finding.ages[0]), min(high, finding.ages[1])
+        if len(sexes) > 1 or low > high:
+            raise _Skip(SKIP_PATIENT)
+        rng = seeded(qid, 7919 + self.seed)
+        sex = sexes.pop() if sexes else rng.choice(("female", "male"))
+        age = rng.randint(low, high)
+        from .templates import pronouns, render
+
+        ctx: dict[str, Any] = {**pronouns(sex), "age": age}
+        setting = render(rng.choice(self.spec.settings), ctx) if self.spec.settings else ""
+        article = "An" if age in (8, 11, 18) or 80 <= age <= 89 else "A"
+        ctx["opening"] = f"{article} {age}-year-old {ctx['person']}" + (f" {setting}" if setting else "") + "."
+        return ctx
+
+    def finding(self, value: str) -> Finding:
+        found = self.spec.findings.get(" ".join(value.split()))
+        if found is None:
+            raise _Skip(SKIP_NO_FINDING)
+        return found
+
+    def render(self, text: Any, ctx: dict[str, Any]) -> str:
+        from .templates import render
+
+        return render(text, ctx)
+
+    def question(
+        self,
+        qid: str,
+        *,
+        story: list[str],
+        ctx: dict[str, Any],
+        options: list[tuple[str, str, str]],
+        clues: list[Fact],
+        cited: list[Fact],
+        subject: str,
+        drugs: Sequence[str],
+    ) -> Question:
+        """The question from its sentences and its (text, ref, rationale) options, the right one first."""
+        answer = options[0][0]
+        order = list(options)
+        seeded(qid, self.seed).shuffle(order)
+        prompt = " ".join([*story, self.render(self.t.prompt, ctx)])
+        self.check_stem(prompt, answer, named=set(drugs) if self.spec.ask != VignetteAsk.DRUG else set())
+        facts = list(dict.fromkeys([*clues, *cited]))
+        prefix = self.deck.tag_prefix
+        drugs = tuple(dict.fromkeys(drugs))
+        return Question(
+            id=qid,
+            template=self.t.id,
+            kind=QuestionKind.VIGNETTE,
+            topic=self.t.topic,
+            subject=subject,
+            prompt=prompt,
+            options=tuple(o[0] for o in order),
+            answer=answer,
+            answer_index=[o[0] for o in order].index(answer),
+            accepted=(),
+            explanation=self.render(self.t.explanation, ctx),
+            sources=self.truth.shared(tuple(dict.fromkeys(s for f in facts for s in f.sources))),
+            facts=tuple(f.id for f in facts),
+            drugs=self.truth.shared(drugs),
+            tags=(
+                f"{prefix}::topic::{self.t.topic}",
+                f"{prefix}::kind::{QuestionKind.VIGNETTE}",
+                *(f"{prefix}::drug::{d}" for d in drugs),
+                *(f"{prefix}::{tag}" for tag in self.t.tags),
+            ),
+            level=self.t.level,
+            difficulty=self.t.difficulty,
+            rationales=tuple(o[2] for o in order),
+            clues=tuple(f.id for f in clues),
+            option_refs=tuple(o[1] for o in order),
+        )
+
+    def check_stem(self, prompt: str, answer: str, named: set[str]) -> None:
+        """A stem never names the answer, and a drug-choice stem names no drug or brand at all."""
+        from .templates import template_problem
+
+        for found in self.drug_words.findall(prompt):
+            if self.named[found.lower()] not in named:
+                raise template_problem(self.t.prompt, f"the stem names '{found}', which may give the answer away")
+        for form in {answer, answer.split(" (")[0]}:
+            if self.spec.ask != VignetteAsk.DRUG and re.search(rf"\b{re.escape(form)}\b", prompt, re.I):
+                raise template_problem(self.t.prompt, f"the stem names the answer '{form}'")
+
+    # -- drug choice -------------------------------------------------------------------------
+    def drug_choices(self) -> Iterator[Question]:
+        spec = self.spec
+        base = [[_Given(c, a, v, c.holds) for a, v in self.clue_values(c.attributes)] for c in spec.clues]
+        for combo in itertools.product(*base):
+            extras: list[_Given | None] = [None] if spec.alone else []
+            for clue in spec.extra:
+                if clue.same_value:
+                    extras += [_Given(clue, a, combo[0].value, clue.holds) for a in clue.attributes]
+                else:
+                    extras += [_Given(clue, a, v, clue.holds) for a, v in self.clue_values(clue.attributes)]
+            for extra in extras:
+                givens = [*combo, extra] if extra is not None else list(combo)
+                try:
+                    yield self.drug_choice(givens)
+                except _Skip as skip:
+                    self.skip(str(skip))
+
+    def exact(self, attribute: str, value: str) -> set[str]:
+        """Subjects that have the value (or an alias of it) for the attribute."""
+        index = self._exact.get(attribute)
+        if index is None:
+            index = self._exact[attribute] = {}
+            for fact in self.truth.by_attribute.get(attribute, []):
+                for form in (display(fact), *fact.aliases):
+                    index.setdefault(normalize(form), set()).add(fact.subject)
+        return index.get(normalize(value), set())
+
+    def drug_choice(self, givens: list[_Given]) -> Question:
+        right = {d.subject for d in self.deck.drugs}
+        for g in givens:  # set algebra first: most combinations fail here, at no cost per drug
+            if g.holds:
+                right &= self.exact(g.attribute, g.value)
+            else:
+                right -= self.truth.holders.get((g.attribute, normalize(g.value)), set())
+        if len(right) != 1:
+            raise _Skip(SKIP_NONE_FITS if not right else SKIP_SEVERAL_FIT)
+        drugs = self.deck.drugs
+        fits = {d.subject: [self.fit(d.subject, g) for g in givens] for d in drugs}
+        key = self.deck.drug(right.pop())
+        if not all(x is True for x in fits[key.subject]):
+            raise _Skip(SKIP_UNCERTAIN)
+        wrong = [d for d in drugs if d is not key and False in fits[d.subject]]
+        if any(None in fits[d.subject] and False not in fits[d.subject] for d in drugs if d is not key):
+            raise _Skip(SKIP_UNCERTAIN)
+        if len(givens) > 1:
+            for i in range(len(givens)):
+                if not any(fits[d.subject][i] is False and fits[d.subject].count(False) == 1 for d in wrong):
+                    raise _Skip(SKIP_REDUNDANT)
+        if len(wrong) < 3:
+            raise _Skip(SKIP_FEW)
+        # clue facts: what the right drug has, and what the drugs it must differ from have
+        clue_facts: list[Fact] = []
+        for given in givens:
+            holders = [key] if given.holds else wrong
+            clue_facts += [f for d in holders for f in self.holding(d.subject, given)]
+        qid = question_id(self.t.id, *(f.id for f in clue_facts))
+        if len(wrong) > self.spec.options - 1:
+            wrong = sorted(seeded(qid).sample(wrong, self.spec.options - 1), key=lambda d: d.subject)
+        findings = [self.finding(g.value) for g in givens if not (g.clue and g.clue.ages)]
+        ages = next((g.clue.ages for g in givens if g.clue and g.clue.ages), None) or self.spec.ages
+        ctx = self.patient(qid, findings, ages)
+        story = [ctx["opening"], *(self.render(f.text, ctx) for f in findings)]
+        cited: list[Fact] = []
+        options = [(key.name, key.subject, self.key_reason(key, givens, cited))]
+        for drug in wrong:
+            options.append((drug.name, drug.subject, self.wrong_reason(drug, givens, fits[drug.subject], cited)))
+        reasons = [self.clause(key, g, True) for g in givens]
+        ctx = {**ctx, "answer": key.name, "drug": key.name, "reasons": joined(reasons)}
+        return self.question(
+            qid,
+            story=story,
+            ctx=ctx,
+            options=options,
+            clues=clue_facts,
+            cited=cited,
+            subject=key.subject,
+            drugs=[key.subject, *(d.subject for d in wrong)],
+        )
+
+    def clause(self, drug: Drug, given: _Given, satisfied: bool) -> str:
+        """The clue's words for a drug that has (`yes`) or lacks (`no`) its value."""
+        assert given.clue is not None
+        has = satisfied if given.holds else not satisfied
+        return self.render(given.clue.yes if has else given.clue.no, {"value": given.value, "drug": drug.name})
+
+    def evidence(self, drug: Drug, given: _Given) -> list[Fact]:
+        """The facts that show the drug has, or lacks, the clue's value: its own facts of the
+        attribute (the closed list), else any fact of its label."""
+        holding = self.holding(drug.subject, given)
+        if holding:
+            return holding
+        own = self.truth.of(drug.subject, given.attribute)
+        if own:
+            return own[:1]
+        return [f for f in self.deck.facts if f.subject == drug.subject and f.sources][:1]
+
+    def key_reason(self, key: Drug, givens: list[_Given], cited: list[Fact]) -> str:
+        facts = [f for g in givens for f in self.evidence(key, g)]
+        cited += facts
+        return f"{key.name}: correct; {joined([self.clause(key, g, True) for g in givens])}{cite(self.deck, facts)}."
+
+    def wrong_reason(self, drug: Drug, givens: list[_Given], fits: list[bool | None], cited: list[Fact]) -> str:
+        given = givens[fits.index(False)]
+        facts = self.evidence(drug, given)
+        cited += facts
+        return f"{drug.name}: {self.clause(drug, given, False)}{cite(self.deck, facts)}."
+
+    # -- a value the label gives -----------------------------------------------------------------
+    def value_questions(self) -> Iterator[Question]:
+        for attribute in self.t.attributes:
+            for fact in self.truth.by_attribute.get(attribute, []):
+                if fact.subject == self.deck.class_subject:
+                    continue
+                try:
+                    yield self.value_question(fact)
+                except _Skip as skip:
+                    self.skip(str(skip))
+
+    def shown(self, value: str) -> str:
+        return f"{value} {self.spec.unit}" if self.spec.unit else value
+
+    def value_question(self, fact: Fact) -> Question:
+        if len(self.truth.of(fact.subject, fact.attribute)) != 1:
+            raise _Skip(SKIP_SEVERAL_FIT)
+        drug = self.deck.drug(fact.subject)
+        value = display(fact)
+        mine = self.truth.not_false(fact.subject, fact.attribute)
+        choices = [c for c in self.spec.choices if normalize(c) not in mine]
+        qid = question_id(self.t.id, fact.id)
+        if len(choices) < 3:
+            raise _Skip(SKIP_FEW)
+        rng = seeded(qid)
+        chosen = sorted(rng.sample(choices, min(len(choices), self.spec.options - 1)), key=self.spec.choices.index)
+        condition = self.condition(drug, rng)
+        ctx = self.patient(qid, [], self.spec.ages)
+        ctx.update(drug=drug.name, condition=display(condition) if condition else "", value=self.shown(value))
+        assert self.spec.stem is not None
+        story = [ctx["opening"], self.render(self.spec.stem, ctx)]
+        label = self.deck.attributes[fact.attribute].label.split(" (")[0]
+        cited: list[Fact] = []
+        options = [
+            (
+                self.shown(value),
+                value,
+                f"{self.shown(value)}: correct; the {label} for {drug.name.lower()}{cite(self.deck, [fact])}.",
+            )
+        ]
+        for choice in chosen:
+            others = [
+                f
+                for f in self.truth.by_attribute.get(fact.attribute, [])
+                if normalize(display(f)) == normalize(choice) and f.subject != fact.subject
+            ]
+            cited += others
+            if others:
+                whose = joined([self.deck.subject_name(f.subject).lower() for f in others])
+                reason = f"the {label} for {whose}, not for {drug.name.lower()}{cite(self.deck, others)}"
+            else:
+                reason = f"the label gives {self.shown(value)} for {drug.name.lower()}{cite(self.deck, [fact])}"
+            options.append((self.shown(choice), choice, f"{self.shown(choice)}: {reason}."))
+        ctx["answer"] = self.shown(value)
+        return self.question(
+            qid,
+            story=story,
+            ctx=ctx,
+            options=options,
+            clues=[fact],
+            cited=[*([condition] if condition else []), *cited],
+            subject=drug.subject,
+            drugs=[drug.subject],
+        )
+
+    def condition(self, drug: Drug, rng: Any) -> Fact | None:
+        """One of the drug's approved indications, for the story (context, not a clue)."""
+        found = [f for f in self.truth.of(drug.subject, "indications_us")]
+        return rng.choice(found) if found else None
+
+    # -- which adverse effect ----------------------------------------------------------------------
+    def effects(self) -> Iterator[Question]:
+        attributes = self.t.attributes
+        subject = self.deck.class_subject
+        for key in attributes:
+            facts = self.truth.of(subject, key)
+            combos = sorted(
+                itertools.combinations(facts, self.spec.size),
+                key=lambda combo: question_id(self.t.id, *(f.id for f in combo)),
+            )
+            made = 0
+            for combo in combos:
+                if made >= self.spec.per_effect:
+                    self.skip(SKIP_LIMIT)
+                    continue
+                try:
+                    yield self.effect(key, list(combo))
+                    made += 1
+                except _Skip as skip:
+                    self.skip(str(skip))
+
+    def effect(self, key: str, combo: list[Fact]) -> Question:
+        subject = self.deck.class_subject
+        givens = [_Given(None, key, display(f)) for f in combo]
+        others = [a for a in self.t.attributes if a != key]
+        fits = {a: [self.fit(subject, _Given(None, a, g.value)) for g in givens] for a in others}
+        if any(all(x is True for x in v) for v in fits.values()):
+            raise _Skip(SKIP_SEVERAL_FIT)
+        if any(False not in v for v in fits.values()):
+            raise _Skip(SKIP_UNCERTAIN)
+        qid = question_id(self.t.id, *(f.id for f in combo))
+        rng = seeded(qid)
+        wrong = sorted(rng.sample(others, min(len(others), self.spec.options - 1)), key=others.index)
+        if len(wrong) < 3:
+            raise _Skip(SKIP_FEW)
+        findings = [self.finding(g.value) for g in givens]
+        labelled = sorted(
+            {self.deck.source(r).drug for f in combo for r in f.sources if self.deck.source(r).drug}
+            & {d.subject for d in self.deck.drugs}
+        )
+        if not labelled:
+            raise _Skip(SKIP_NO_DRUG)
+        drug = self.deck.drug(rng.choice(labelled))
+        condition = self.condition(drug, rng)
+        ctx = self.patient(qid, findings, self.spec.ages)
+        ctx.update(drug=drug.name, condition=display(condition) if condition else "")
+        story = [ctx["opening"]]
+        if self.spec.stem is not None:
+            story.append(self.render(self.spec.stem, ctx))
+        story += [self.render(f.text, ctx) for f in findings]
+        name = self.effect_name(key)
+        options = [
+            (name, key, f"{name}: correct; it explains {joined([g.value for g in givens])}{cite(self.deck, combo)}.")
+        ]
+        cited: list[Fact] = []
+        for other in wrong:
+            missing = givens[fits[other].index(False)].value
+            theirs = self.truth.of(subject, other)
+            cited += theirs[:1]
+            options.append(
+                (
+                    self.effect_name(other),
+                    other,
+                    f"{self.effect_name(other)}: does not explain {missing}{cite(self.deck, theirs)}.",
+                )
+            )
+        ctx.update(answer=name, findings=joined([g.value for g in givens]))
+        return self.question(
+            qid,
+            story=story,
+            ctx=ctx,
+            options=options,
+            clues=combo,
+            cited=[*([condition] if condition else []), *cited],
+            subject=drug.subject,
+            drugs=[drug.subject],
+        )
+
+    def effect_name(self, attribute: str) -> str:
+        return capitalized(self.deck.attributes[attribute].label)
