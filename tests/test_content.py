@@ -13,6 +13,7 @@ import pytest
 
 from snri_quiz.content import Content
 from snri_quiz.facts import normalize
+from snri_quiz.kinds import QuestionKind
 from snri_quiz.questions import BLANK, Question
 
 _MONTH = "(January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -138,7 +139,7 @@ def test_no_fact_is_asked_more_than_three_times(content: Content) -> None:
     deck = content.deck
     asked: Counter[str] = Counter()
     for q in content.bank:
-        if len(q.facts) != 1:
+        if len(q.facts) != 1 or q.kind == QuestionKind.VIGNETTE:  # a vignette uses facts as clues, not asks them
             continue
         fact = deck.fact(q.facts[0])
         is_text = fact.attribute in deck.attributes and deck.attributes[fact.attribute].type == "text"
@@ -170,6 +171,15 @@ def test_scoped_facts_name_their_scope(content: Content) -> None:
         fact = deck.fact(q.facts[0])
         shown = fact.scope in q.prompt or fact.scope in q.explanation or fact.note in q.explanation
         assert shown, (q.id, q.prompt)
+    # a vignette whose key rests on a scoped clue names the scope in the key's rationale and explanation
+    vignettes = [q for q in content.bank if q.kind == QuestionKind.VIGNETTE]
+    scoped_clues = 0
+    for q in vignettes:
+        for fact in (deck.fact(f) for f in q.clues):
+            if fact.scope and fact.subject == q.subject:
+                scoped_clues += 1
+                assert fact.scope in q.rationales[q.answer_index] and fact.scope in q.explanation, q.id
+    assert scoped_clues >= 2
 
 
 def test_every_mcq_distractor_is_a_different_answer(content: Content) -> None:

@@ -54,7 +54,7 @@ def exported(home: Path, *args: str) -> list[dict[str, Any]]:
 
 
 def right(q: dict[str, Any]) -> str:
-    if q["kind"] == "mcq":
+    if q["kind"] in ("mcq", "vignette"):
         return LETTERS[q["answer_index"]]
     if q["kind"] == "tf":
         return q["answer"][0].lower()
@@ -62,8 +62,8 @@ def right(q: dict[str, Any]) -> str:
 
 
 def wrong(q: dict[str, Any]) -> str:
-    if q["kind"] == "mcq":
-        return LETTERS[(q["answer_index"] + 1) % 4]
+    if q["kind"] in ("mcq", "vignette"):
+        return LETTERS[(q["answer_index"] + 1) % len(q["options"])]
     if q["kind"] == "tf":
         return "f" if q["answer"] == "True" else "t"
     return "zzzz"

@@ -26,12 +26,17 @@ def test_bank_has_at_least_400_distinct_questions(content: Content) -> None:
 
 
 def test_every_fact_is_used(content: Content) -> None:
-    assert unused_facts(content.deck, content.bank) == []
+    """Every fact is asked, or belongs to a closed list a vignette reasons over (its facts rule
+    options out even when no stem shows them)."""
+    premises = {a for t in load_templates(bundled_templates(), content.deck) if t.vignette for a in t.attributes}
+    unused = unused_facts(content.deck, content.bank)
+    assert [f.id for f in unused if f.attribute not in premises] == []
+    assert len(unused) < len(content.deck.facts) / 5
 
 
 def test_every_kind_and_topic_is_covered(content: Content) -> None:
     kinds = Counter(q.kind for q in content.bank)
-    assert set(kinds) == {"mcq", "tf", "cloze", "typed"}
+    assert set(kinds) == {"mcq", "tf", "cloze", "typed", "vignette"}
     topics = {q.topic for q in content.bank}
     for wanted in (
         "mechanism",
@@ -87,6 +92,9 @@ def test_mcq_has_four_unique_options_and_exactly_one_answer(content: Content) ->
             assert sum(normalize(o) == normalize(q.answer) for o in q.options) == 1
         elif q.kind == "tf":
             assert q.options == ("True", "False") and q.answer in q.options
+        elif q.kind == "vignette":
+            assert 4 <= len(q.options) <= 5 and len({normalize(o) for o in q.options}) == len(q.options), q
+            assert q.options[q.answer_index] == q.answer and len(q.rationales) == len(q.options)
         else:
             assert q.options == () and q.answer_index is None and q.answer in q.accepted
 
@@ -231,7 +239,7 @@ def test_selection_filters_and_count(content: Content) -> None:
         content.bank, content.deck, seed=1, count=5, mode="mcq", topics=["adverse_effects"], drugs=["duloxetine"]
     )
     assert len(chosen) == 5
-    assert all(q.kind == "mcq" and q.topic == "adverse_effects" and "duloxetine" in q.drugs for q in chosen)
+    assert all(q.kind in ("mcq", "vignette") and q.topic == "adverse_effects" and "duloxetine" in q.drugs for q in chosen)
     with pytest.raises(UsageError, match="more than the"):
         select(content.bank, content.deck, count=10_000)
     with pytest.raises(UsageError, match="unknown topic 'brands'"):

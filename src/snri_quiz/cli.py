@@ -125,7 +125,8 @@ def check(deck: Path | None, templates: Path | None) -> None:
 
     d, found, template_count = check_content(deck, templates)
     kinds = found.kinds
-    unused = [f for f in d.facts if f.id not in found.used]
+    unused = [f for f in d.facts if f.id not in found.used and f.attribute not in found.premises]
+    premises = sum(1 for f in d.facts if f.id not in found.used and f.attribute in found.premises)
     where = str(deck) if deck is not None else "the bundled deck"
     click.echo(visible(f"{d.name} {d.version} ({where}): valid"))
     click.echo(f"  drugs       {len(d.drugs)}")
@@ -133,15 +134,21 @@ def check(deck: Path | None, templates: Path | None) -> None:
     primary = sum(s.primary for s in d.sources.values())
     click.echo(f"  sources     {len(d.sources)} ({primary} primary, {len(d.sources) - primary} context)")
     click.echo(f"  templates   {template_count}")
-    click.echo(
-        f"  questions   {found.count} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
-    )
+    click.echo(f"  questions   {found.count} (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")")
+    for template_id, reasons in found.skipped.items():
+        if reasons:
+            total = sum(reasons.values())
+            click.echo(f"  {template_id}: skipped {total} combination{'s' if total != 1 else ''}")
+            for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
+                click.echo(f"    {n:>4}  {reason}")
     if unused:
         click.echo(f"  facts no question uses: {len(unused)}")
         for fact in unused:
             click.echo(f"    {fact.id}  ({fact.path}:{fact.line})")
     else:
         click.echo("  facts no question uses: none")
+    if premises:
+        click.echo(f"  facts only vignette proofs use (closed lists that rule options out): {premises}")
 
 
 @cli.command()

@@ -1018,14 +1018,17 @@ def _same(a: str, b: str) -> bool:
 
 def facts_as_records(deck: Deck, subject: str | None = None) -> list[dict[str, Any]]:
     """The knowledge base as plain records (what `facts --json` prints)."""
-    return [
-        {
-            "id": f.id,
-            "subject": f.subject,
-            "attribute": f.attribute,
-            "value": f.json_value(),
-            "sources": list(f.sources),
-        }
-        for f in deck.facts
-        if subject is None or f.subject == subject
-    ]
+    records = []
+    for f in deck.facts:
+        if subject is not None and f.subject != subject:
+            continue
+        record: dict[str, Any] = {"id": f.id, "subject": f.subject, "attribute": f.attribute, "value": f.json_value()}
+        if f.aliases:
+            record["aliases"] = list(f.aliases)
+        if f.uncertain:
+            record["uncertain"] = list(f.uncertain)
+        if f.confidence != "high":
+            record["confidence"] = f.confidence
+        record["sources"] = list(f.sources)
+        records.append(record)
+    return records

@@ -44,6 +44,9 @@ class Survey:
     """Ids of the facts some question is built from."""
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     """Vignette templates: combinations of clues that made no question, by template id and reason."""
+    premises: frozenset[str] = frozenset()
+    """Attributes vignette templates reason over: their facts prove options wrong even when no
+    question shows them."""
 
 
 def survey(deck: Deck, templates: Iterable[Template], seed: int = 0) -> Survey:
@@ -56,8 +59,10 @@ def survey(deck: Deck, templates: Iterable[Template], seed: int = 0) -> Survey:
         kinds[question.kind] += 1
         used.update(question.facts)
 
+    templates = tuple(templates)
     _each_question(deck, templates, seed, take, skipped)
-    return Survey(sum(kinds.values()), {str(k): n for k, n in kinds.items() if n}, frozenset(used), skipped)
+    premises = frozenset(a for t in templates if t.vignette is not None for a in t.attributes)
+    return Survey(sum(kinds.values()), {str(k): n for k, n in kinds.items() if n}, frozenset(used), skipped, premises)
 
 
 def _each_question(

@@ -111,6 +111,7 @@ _MODE_KINDS = {
     Mode.VIGNETTE: frozenset({QuestionKind.VIGNETTE}),
 }
 
+
 class VignetteAsk(StrEnum):
     """What a vignette template asks, and so what its options are."""
 

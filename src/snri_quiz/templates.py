@@ -306,6 +306,10 @@ class Finding:
     """`female` or `male` when the finding fits only one, else empty."""
     ages: tuple[int, int] | None = None
     """The patient's age range when the finding implies one (e.g. older age)."""
+    risk: bool = False
+    """A risk factor or setting rather than a sign of the effect itself."""
+    required: bool = False
+    """Every adverse-effect stem about an effect that lists this value shows it."""
 
 
 @dataclass(frozen=True)
@@ -316,14 +320,17 @@ class Clue:
     """Where its values come from (closed attributes)."""
     holds: bool
     """True: the right drug has the value; False: the right drug must not have it."""
-    yes: CompiledText
+    has: CompiledText
     """The rationale's words for an option that has the value (`value` is in scope)."""
-    no: CompiledText
+    lacks: CompiledText
     """The rationale's words for an option that lacks it."""
     same_value: bool = False
     """Repeat the first clue's value (e.g. the pediatric approval of the same condition)."""
     ages: tuple[int, int] | None = None
     """The patient's age range when this clue is used (e.g. 13-17); it then adds no sentence."""
+    section: str = ""
+    """The label section that shows a drug lacks the value when the drug has no fact of the
+    attribute at all (e.g. `8.4` for pediatric use)."""
 
 
 @dataclass(frozen=True)
@@ -356,6 +363,9 @@ class Vignette:
     """Where the patient is seen; one is chosen per question."""
     ages: tuple[int, int] = (25, 75)
     """The adult patient's age range."""
+    condition: str = ""
+    """Value and effect questions: the attribute whose value is the condition the patient's drug
+    is taken for, in the story (`condition`); context, not a clue."""
 
 
 @dataclass(frozen=True)
@@ -601,21 +611,23 @@ def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[st
         if entry is not None:
             r = FieldReader(entry, path, f"findings.{value}", problems)
             text, sex, ages = r.get("text", str, required=True, default=""), r.text("sex"), _age_range(r, "ages")
+            risk = r.get("risk", bool, default=False)
+            required = r.get("required", bool, default=False)
             r.finish()
             if sex and sex not in SEXES:
                 r.problem("sex", f"'{sex}' is not one of {', '.join(SEXES)}")
                 continue
         elif isinstance(raw, str):
-            text, sex, ages = raw, "", None
+            text, sex, ages, risk, required = raw, "", None, False, False
         else:
             problems.append(Problem(path, data.line_of(value), f"findings.{value}: expected a sentence or a mapping"))
             continue
-        if not str(text).strip():
+        if not str(text).strip() and ages is None:
             problems.append(Problem(path, data.line_of(value), f"findings.{value}: must not be empty"))
             continue
         compiled = _compile(str(text), where, problems)
         if compiled is not None:
-            out[" ".join(str(value).split())] = Finding(compiled, sex, ages)
+            out[" ".join(str(value).split())] = Finding(compiled, sex, ages, risk, required)
     return out
 
 
@@ -630,7 +642,8 @@ def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Probl
     holds = r.get("holds", bool, default=True)
     same_value = r.get("same_value", bool, default=False)
     ages = _age_range(r, "ages")
-    texts = {key: r.get(key, str, required=True, default="") for key in ("yes", "no")}
+    section = r.text("section")
+    texts = {key: r.get(key, str, required=True, default="") for key in ("has", "lacks")}
     r.finish()
     for attr in attributes:
         if attr not in deck.attributes:
@@ -638,9 +651,9 @@ def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Probl
         elif not deck.attributes[attr].closed:
             r.problem("attribute", f"'{attr}' is open, so a drug without a value is not provably without it")
     compiled = {key: _compile(text, (path, raw.line_of(key), where, key), problems) for key, text in texts.items()}
-    if len(problems) > before or compiled["yes"] is None or compiled["no"] is None:
+    if len(problems) > before or compiled["has"] is None or compiled["lacks"] is None:
         return None
-    return Clue(attributes, holds, compiled["yes"], compiled["no"], same_value, ages)
+    return Clue(attributes, holds, compiled["has"], compiled["lacks"], same_value, ages, section)
 
 
 def _read_vignette(
@@ -674,6 +687,7 @@ def _read_vignette(
     options = r.get("options", int, default=5)
     ages = _age_range(r, "ages") or (25, 75)
     settings = r.texts("settings") or ("comes to the clinic",)
+    condition = r.text("condition")
     texts = {key: r.get(key, str, required=True, default="") for key in ("prompt", "explanation")}
     if "stem" in entry:
         texts["stem"] = r.get("stem", str, default="")
@@ -701,6 +715,8 @@ def _read_vignette(
         r.problem("clues", "a drug-choice vignette needs at least one clue")
     if ask in (VignetteAsk.VALUE, VignetteAsk.EFFECT) and not attributes:
         r.problem("attribute", f"a '{ask}' vignette needs its attribute(s)")
+    if condition and condition not in deck.attributes:
+        r.problem("condition", f"unknown attribute '{condition}'")
     if ask == VignetteAsk.VALUE and len(choices) < 3:
         r.problem("choices", "a value vignette needs at least 3 choices besides the answer")
     compiled: dict[str, CompiledText] = {}
@@ -730,6 +746,7 @@ def _read_vignette(
         options=options,
         settings=settings_compiled,
         ages=ages,
+        condition=condition,
     )
     return Template(
         id=template_id,

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .facts import Deck, Drug, Fact, normalize
+from .facts import Deck, Drug, Fact, SourceKind, normalize
 from .kinds import QuestionKind, VignetteAsk
 from .questions import Question, Truth, capitalized, cite, display, joined, question_id, seeded
 
@@ -40,13 +40,16 @@ if TYPE_CHECKING:
 
 SKIP_NONE_FITS = "no option fits every clue"
 SKIP_SEVERAL_FIT = "several options fit every clue"
-SKIP_REDUNDANT = "a clue rules out no option the others leave in"
+SKIP_REDUNDANT = "an added clue rules out no option the others leave in"
 SKIP_FEW = "fewer than 3 options contradict a clue"
 SKIP_UNCERTAIN = "a source leaves an option's fit uncertain"
 SKIP_NO_FINDING = "a clue value has no finding sentence"
 SKIP_PATIENT = "the findings need patients of different sexes or ages"
 SKIP_NO_DRUG = "no label names a drug for the story"
 SKIP_LIMIT = "over the per-effect limit"
+SKIP_ONLY_RISKS = "the findings are all risk factors, no sign of the effect"
+SKIP_MISSING = "leaves out a finding every stem about the effect shows"
+SKIP_CONFIDENCE = "a clue rests on a fact of less than high confidence"
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,8 @@ class _Maker:
         from .templates import pronouns, render
 
         ctx: dict[str, Any] = {**pronouns(sex), "age": age}
+        if age < 18:
+            ctx["person"] = "girl" if sex == "female" else "boy"
         setting = render(rng.choice(self.spec.settings), ctx) if self.spec.settings else ""
         article = "An" if age in (8, 11, 18) or 80 <= age <= 89 else "A"
         ctx["opening"] = f"{article} {age}-year-old {ctx['person']}" + (f" {setting}" if setting else "") + "."
@@ -148,6 +153,10 @@ class _Maker:
         if found is None:
             raise _Skip(SKIP_NO_FINDING)
         return found
+
+    def sentences(self, findings: list[Finding], ctx: dict[str, Any]) -> list[str]:
+        """The findings' sentences (a finding that only sets the age has none)."""
+        return [text for f in findings if (text := self.render(f.text, ctx))]
 
     def render(self, text: Any, ctx: dict[str, Any]) -> str:
         from .templates import render
@@ -165,8 +174,11 @@ class _Maker:
         cited: list[Fact],
         subject: str,
         drugs: Sequence[str],
+        refs: Sequence[str] = (),
     ) -> Question:
         """The question from its sentences and its (text, ref, rationale) options, the right one first."""
+        if any(f.confidence != "high" for f in clues):
+            raise _Skip(SKIP_CONFIDENCE)
         answer = options[0][0]
         order = list(options)
         seeded(qid, self.seed).shuffle(order)
@@ -187,7 +199,13 @@ class _Maker:
             answer_index=[o[0] for o in order].index(answer),
             accepted=(),
             explanation=self.render(self.t.explanation, ctx),
-            sources=self.truth.shared(tuple(dict.fromkeys(s for f in facts for s in f.sources))),
+            sources=self.truth.shared(
+                tuple(
+                    dict.fromkeys(
+                        [*(s for f in clues for s in f.sources), *refs, *(s for f in facts for s in f.sources)]
+                    )
+                )
+            ),
             facts=tuple(f.id for f in facts),
             drugs=self.truth.shared(drugs),
             tags=(
@@ -259,10 +277,9 @@ class _Maker:
         wrong = [d for d in drugs if d is not key and False in fits[d.subject]]
         if any(None in fits[d.subject] and False not in fits[d.subject] for d in drugs if d is not key):
             raise _Skip(SKIP_UNCERTAIN)
-        if len(givens) > 1:
-            for i in range(len(givens)):
-                if not any(fits[d.subject][i] is False and fits[d.subject].count(False) == 1 for d in wrong):
-                    raise _Skip(SKIP_REDUNDANT)
+        for i in range(len(self.spec.clues), len(givens)):  # an added clue must rule out a drug of its own
+            if not any(fits[d.subject][i] is False and fits[d.subject].count(False) == 1 for d in wrong):
+                raise _Skip(SKIP_REDUNDANT)
         if len(wrong) < 3:
             raise _Skip(SKIP_FEW)
         # clue facts: what the right drug has, and what the drugs it must differ from have
@@ -276,51 +293,71 @@ class _Maker:
         findings = [self.finding(g.value) for g in givens if not (g.clue and g.clue.ages)]
         ages = next((g.clue.ages for g in givens if g.clue and g.clue.ages), None) or self.spec.ages
         ctx = self.patient(qid, findings, ages)
-        story = [ctx["opening"], *(self.render(f.text, ctx) for f in findings)]
-        cited: list[Fact] = []
-        options = [(key.name, key.subject, self.key_reason(key, givens, cited))]
+        story = [ctx["opening"], *self.sentences(findings, ctx)]
+        refs: list[str] = []
+        options = [(key.name, key.subject, self.key_reason(key, givens, refs))]
         for drug in wrong:
-            options.append((drug.name, drug.subject, self.wrong_reason(drug, givens, fits[drug.subject], cited)))
+            options.append((drug.name, drug.subject, self.wrong_reason(drug, givens, fits[drug.subject], refs)))
         reasons = [self.clause(key, g, True) for g in givens]
-        ctx = {**ctx, "answer": key.name, "drug": key.name, "reasons": joined(reasons)}
+        reasons = [c for i, c in enumerate(reasons) if not any(o.startswith(c) for o in reasons[i + 1 :])]
+        ctx = {**ctx, "answer": key.name, "drug": key.name, "reasons": joined(reasons), "value": givens[0].value}
         return self.question(
             qid,
             story=story,
             ctx=ctx,
             options=options,
             clues=clue_facts,
-            cited=cited,
+            cited=[],
+            refs=refs,
             subject=key.subject,
             drugs=[key.subject, *(d.subject for d in wrong)],
         )
 
     def clause(self, drug: Drug, given: _Given, satisfied: bool) -> str:
-        """The clue's words for a drug that has (`yes`) or lacks (`no`) its value."""
+        """The clue's words for a drug that has (`has`) or lacks (`lacks`) its value."""
         assert given.clue is not None
         has = satisfied if given.holds else not satisfied
-        return self.render(given.clue.yes if has else given.clue.no, {"value": given.value, "drug": drug.name})
+        text = self.render(given.clue.has if has else given.clue.lacks, {"value": given.value, "drug": drug.name})
+        scope = next((f.scope for f in self.holding(drug.subject, given) if f.scope), "") if has else ""
+        return f"{text} ({scope})" if scope else text
 
-    def evidence(self, drug: Drug, given: _Given) -> list[Fact]:
-        """The facts that show the drug has, or lacks, the clue's value: its own facts of the
-        attribute (the closed list), else any fact of its label."""
-        holding = self.holding(drug.subject, given)
-        if holding:
-            return holding
-        own = self.truth.of(drug.subject, given.attribute)
-        if own:
-            return own[:1]
-        return [f for f in self.deck.facts if f.subject == drug.subject and f.sources][:1]
+    def evidence(self, drug: Drug, given: _Given, refs: list[str]) -> str:
+        """The citation showing the drug has, or lacks, the clue's value: its own facts of the
+        attribute (the closed list), else its label at the clue's `section`; what it cites is
+        added to `refs`."""
+        facts = self.holding(drug.subject, given) or self.truth.of(drug.subject, given.attribute)[:1]
+        if facts:
+            refs += [r for f in facts for r in f.sources]
+            return cite(self.deck, facts)
+        label = self.label_of(drug)
+        if label and given.clue and given.clue.section:
+            ref = f"{label}#{given.clue.section}"
+            refs.append(ref)
+            return f" [{self.deck.brief(ref)}]"
+        return ""
 
-    def key_reason(self, key: Drug, givens: list[_Given], cited: list[Fact]) -> str:
-        facts = [f for g in givens for f in self.evidence(key, g)]
-        cited += facts
-        return f"{key.name}: correct; {joined([self.clause(key, g, True) for g in givens])}{cite(self.deck, facts)}."
+    def label_of(self, drug: Drug) -> str:
+        """The id of the drug's label its facts cite most (ties: the first cited)."""
+        counts: dict[str, int] = {}
+        for fact in self.deck.facts:
+            if fact.subject == drug.subject:
+                for ref in fact.sources:
+                    source = self.deck.source(ref)
+                    if source.kind == SourceKind.LABEL and source.drug == drug.subject:
+                        counts[source.id] = counts.get(source.id, 0) + 1
+        return max(counts, key=lambda k: counts[k]) if counts else ""
 
-    def wrong_reason(self, drug: Drug, givens: list[_Given], fits: list[bool | None], cited: list[Fact]) -> str:
+    def key_reason(self, key: Drug, givens: list[_Given], refs: list[str]) -> str:
+        clauses = [self.clause(key, g, True) for g in givens]
+        clauses = [c for i, c in enumerate(clauses) if not any(o.startswith(c) for o in clauses[i + 1 :])]
+        citation = self.evidence(key, givens[0], refs)
+        for given in givens[1:]:
+            self.evidence(key, given, refs)
+        return f"{key.name}: correct; {joined(clauses)}{citation}."
+
+    def wrong_reason(self, drug: Drug, givens: list[_Given], fits: list[bool | None], refs: list[str]) -> str:
         given = givens[fits.index(False)]
-        facts = self.evidence(drug, given)
-        cited += facts
-        return f"{drug.name}: {self.clause(drug, given, False)}{cite(self.deck, facts)}."
+        return f"{drug.name}: {self.clause(drug, given, False)}{self.evidence(drug, given, refs)}."
 
     # -- a value the label gives -----------------------------------------------------------------
     def value_questions(self) -> Iterator[Question]:
@@ -353,13 +390,12 @@ class _Maker:
         ctx.update(drug=drug.name, condition=display(condition) if condition else "", value=self.shown(value))
         assert self.spec.stem is not None
         story = [ctx["opening"], self.render(self.spec.stem, ctx)]
-        label = self.deck.attributes[fact.attribute].label.split(" (")[0]
         cited: list[Fact] = []
         options = [
             (
                 self.shown(value),
                 value,
-                f"{self.shown(value)}: correct; the {label} for {drug.name.lower()}{cite(self.deck, [fact])}.",
+                f"{self.shown(value)}: correct; the label's value for {drug.name.lower()}{cite(self.deck, [fact])}.",
             )
         ]
         for choice in chosen:
@@ -371,7 +407,7 @@ class _Maker:
             cited += others
             if others:
                 whose = joined([self.deck.subject_name(f.subject).lower() for f in others])
-                reason = f"the {label} for {whose}, not for {drug.name.lower()}{cite(self.deck, others)}"
+                reason = f"the label's value for {whose}, not for {drug.name.lower()}{cite(self.deck, others)}"
             else:
                 reason = f"the label gives {self.shown(value)} for {drug.name.lower()}{cite(self.deck, [fact])}"
             options.append((self.shown(choice), choice, f"{self.shown(choice)}: {reason}."))
@@ -389,7 +425,7 @@ class _Maker:
 
     def condition(self, drug: Drug, rng: Any) -> Fact | None:
         """One of the drug's approved indications, for the story (context, not a clue)."""
-        found = [f for f in self.truth.of(drug.subject, "indications_us")]
+        found = self.truth.of(drug.subject, self.spec.condition) if self.spec.condition else []
         return rng.choice(found) if found else None
 
     # -- which adverse effect ----------------------------------------------------------------------
@@ -402,16 +438,25 @@ class _Maker:
                 itertools.combinations(facts, self.spec.size),
                 key=lambda combo: question_id(self.t.id, *(f.id for f in combo)),
             )
-            made = 0
-            for combo in combos:
-                if made >= self.spec.per_effect:
-                    self.skip(SKIP_LIMIT)
-                    continue
+            made: list[Question] = []
+            shown: set[str] = set()
+            later: list[Question] = []
+            for combo in combos:  # prefer stems that show a finding no earlier stem showed
                 try:
-                    yield self.effect(key, list(combo))
-                    made += 1
+                    question = self.effect(key, list(combo))
                 except _Skip as skip:
                     self.skip(str(skip))
+                    continue
+                if len(made) < self.spec.per_effect and not shown.issuperset(f.id for f in combo):
+                    made.append(question)
+                    shown.update(f.id for f in combo)
+                else:
+                    later.append(question)
+            fill = self.spec.per_effect - len(made)
+            made += later[: max(fill, 0)]
+            for _ in later[max(fill, 0) :]:
+                self.skip(SKIP_LIMIT)
+            yield from made
 
     def effect(self, key: str, combo: list[Fact]) -> Question:
         subject = self.deck.class_subject
@@ -428,6 +473,12 @@ class _Maker:
         if len(wrong) < 3:
             raise _Skip(SKIP_FEW)
         findings = [self.finding(g.value) for g in givens]
+        if all(f.risk for f in findings):
+            raise _Skip(SKIP_ONLY_RISKS)
+        for fact in self.truth.of(subject, key):
+            found = self.spec.findings.get(display(fact))
+            if found is not None and found.required and fact not in combo:
+                raise _Skip(SKIP_MISSING)
         labelled = sorted(
             {self.deck.source(r).drug for f in combo for r in f.sources if self.deck.source(r).drug}
             & {d.subject for d in self.deck.drugs}
@@ -441,7 +492,7 @@ class _Maker:
         story = [ctx["opening"]]
         if self.spec.stem is not None:
             story.append(self.render(self.spec.stem, ctx))
-        story += [self.render(f.text, ctx) for f in findings]
+        story += self.sentences(findings, ctx)
         name = self.effect_name(key)
         options = [
             (name, key, f"{name}: correct; it explains {joined([g.value for g in givens])}{cite(self.deck, combo)}.")
