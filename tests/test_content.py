@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from snri_quiz.content import Content
-from snri_quiz.facts import normalize
+from snri_quiz.facts import PartialDate, normalize
 from snri_quiz.kinds import QuestionKind
 from snri_quiz.questions import BLANK, Question
 
@@ -213,3 +213,17 @@ def test_every_drug_has_renal_dosing_dose_range_and_half_life(content: Content) 
         assert covered >= {d.subject for d in deck.drugs}, attribute
         kinds = {q.kind for q in content.bank if any(deck.fact(f).attribute == attribute for f in q.facts)}
         assert len(kinds) >= 2, (attribute, kinds)
+
+
+def test_false_statements_are_explained_with_the_true_fact(content: Content) -> None:
+    """A true/false item whose answer is False says what is true instead (issue 12)."""
+    deck = content.deck
+    false_items = [q for q in content.bank if q.kind == "tf" and q.answer == "False"]
+    assert len(false_items) > 40
+    for q in false_items:
+        fact = deck.fact(q.facts[0])
+        said = normalize(q.explanation)
+        if isinstance(fact.value, PartialDate):
+            assert normalize(fact.value.human()) in said or str(fact.value.year) in said, (q.id, q.explanation)
+        else:
+            assert normalize(fact.text) in said, (q.id, q.explanation)
