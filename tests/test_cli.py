@@ -50,7 +50,7 @@ def test_check_counts_everything(content: Content) -> None:
     primary = sum(s.primary for s in content.deck.sources.values())
     context = len(content.deck.sources) - primary
     assert re.search(rf"sources\s+{len(content.deck.sources)} \({primary} primary, {context} context\)\n", out)
-    assert re.search(rf"questions\s+{len(content.bank)} \(mcq \d+, tf \d+, cloze \d+, typed \d+\)", out)
+    assert re.search(rf"questions\s+{len(content.bank)} \(mcq \d+, tf \d+, cloze \d+, typed \d+, vignette \d+\)", out)
     assert "facts no question uses: none" in out
 
 
@@ -77,7 +77,8 @@ def test_facts_json_records(content: Content) -> None:
     assert len(records) == len(content.deck.facts)
     subjects = {d.subject for d in content.deck.drugs} | {content.deck.class_subject}
     for record in records:
-        assert set(record) == {"id", "subject", "attribute", "value", "sources"}
+        assert {"id", "subject", "attribute", "value", "sources"} <= set(record)
+        assert set(record) <= {"id", "subject", "attribute", "value", "aliases", "uncertain", "confidence", "sources"}
         assert record["subject"] in subjects
         assert re.fullmatch(r"[a-z][a-z0-9_]*", record["attribute"])
         assert isinstance(record["value"], (str, int))
