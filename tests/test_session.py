@@ -20,9 +20,10 @@ import pytest
 from snri_quiz.content import Content
 from snri_quiz.errors import ProgressError, ProgressUnavailable
 from snri_quiz.grading import Grade, Lexicon
-from snri_quiz.play import Result, Source, Stop, by_ids, problem_with, run_session
+from snri_quiz.play import Result, Source, Stop, problem_with, run_session
 from snri_quiz.progress import ExternalReview, ProgressStore
 from snri_quiz.questions import LETTERS, Question
+from snri_quiz.selection import by_ids
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 

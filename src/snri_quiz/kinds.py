@@ -113,3 +113,14 @@ _MODE_KINDS = {
 
 DIFFICULTIES = range(1, 6)
 """An author's estimate of a template's difficulty: 1 (easiest) to 5."""
+
+
+class KeyPlacement(StrEnum):
+    """Where a printable export puts the answer key (`--key`)."""
+
+    SEPARATE = "separate"
+    """In its own file beside the exam (exam-key.pdf beside exam.pdf)."""
+    APPENDED = "appended"
+    """After the questions, in the same file."""
+    NONE = "none"
+    """Left out."""
