@@ -182,3 +182,50 @@ def test_build_lists_questions_removed_since_the_last_build(deck_copy: Path, tmp
     assert all(f"\n  retired  {qid}\n" in second for qid in gone)
     code, third, _ = run("build", "--deck", str(deck_copy), "-o", str(tmp_path / "c"))
     assert "Since the last build" not in third
+
+
+def test_export_level_selects_by_level(content: Content) -> None:
+    code, out, err = run("export", "--format", "json", "--level", "understanding")
+    assert code == 0, err
+    items = json.loads(out)
+    understanding = [q for q in content.bank if q.level == "understanding"]
+    assert len(items) == len(understanding) > 100
+    assert {i["kind"] for i in items} == {"tf"}
+    code, out, _ = run("export", "--format", "json", "--level", "understanding", "--level", "recall")
+    assert len(json.loads(out)) == len(content.bank)
+    code, _, err = run("export", "--level", "expert")
+    assert code == 2 and "Invalid value for '--level'" in err
+
+
+def test_mode_and_level_choices_come_from_the_enums() -> None:
+    from snri_quiz.kinds import Level, Mode
+
+    _, out, _ = run("play", "--help")
+    assert "[" + "|".join(m.value for m in Mode) + "]" in out
+    assert "[" + "|".join(v.value for v in Level) + "]" in out
+
+
+def test_play_passes_one_selection_to_the_quiz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As MkDocs' CLI tests do: the command function is replaced, the options must arrive as one value."""
+    from snri_quiz import play
+    from snri_quiz.kinds import Level, Mode
+    from snri_quiz.selection import Selection
+
+    seen: list[tuple[Selection, dict[str, object]]] = []
+
+    def fake_quiz(content: Content, selection: Selection, **options: object) -> int:
+        seen.append((selection, options))
+        return 0
+
+    monkeypatch.setattr(play, "quiz", fake_quiz)
+    code, _, err = run(
+        "play", "--mode", "tf", "--level", "understanding", "--topic", "dosing", "--drug", "duloxetine", "--cram"
+    )
+    assert code == 0, err
+    [(selection, options)] = seen
+    assert selection == Selection(
+        mode=Mode.TF, topics=("dosing",), drugs=("duloxetine",), levels=(Level.UNDERSTANDING,), count=10
+    )
+    assert options == {"cram": True, "again": True, "full_sources": False, "as_json": False}
+    code, _, err = run("play", "--id", "qx", "--seed", "3")
+    assert code == 2 and err == "Error: --id and --seed cannot be used together\n"
