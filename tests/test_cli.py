@@ -229,3 +229,27 @@ def test_play_passes_one_selection_to_the_quiz(monkeypatch: pytest.MonkeyPatch) 
     assert options == {"cram": True, "again": True, "full_sources": False, "as_json": False}
     code, _, err = run("play", "--id", "qx", "--seed", "3")
     assert code == 2 and err == "Error: --id and --seed cannot be used together\n"
+
+
+def test_help_examples_work_when_pasted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check --help` from any folder; the scripted `play --help` example answers every question it asks."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SNRI_QUIZ_HOME", str(tmp_path / "home"))
+    _, out, _ = run("check", "--help")
+    examples = [line.strip() for line in out.split("Example:")[1].split("Options:")[0].splitlines() if line.strip()]
+    assert examples
+    for example in examples:
+        code, _, err = run(*shlex.split(example)[1:])
+        assert code == 0, (example, err)
+    _, out, _ = run("play", "--help")
+    [piped] = [line.strip() for line in out.splitlines() if line.strip().startswith("printf ")]
+    printed, command = piped.split(" | ")
+    answers = shlex.split(printed)[1].replace("\\n", "\n")
+    result = CliRunner().invoke(cli, shlex.split(command)[1:], input=answers)
+    assert result.exit_code == 0, result.stderr
+    asked = result.stdout.count("\nQuestion ")
+    assert asked == answers.count("\n") == 2
+    assert "Stopped" not in result.stdout and "Answer t or f" not in result.stdout
+    assert "Answer with a letter" not in result.stdout

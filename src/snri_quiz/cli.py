@@ -177,9 +177,11 @@ def cli() -> None:
 def check(deck: Path | None, templates: Path | None) -> None:
     """Validate the deck and templates and count what they make.
 
+    Without --deck and --templates: the bundled deck and templates, from any folder.
+
     \b
     Example:
-      snri-quiz check --deck decks/snri --templates templates
+      snri-quiz check
     """
     from .content import check_content
 
@@ -444,7 +446,7 @@ def play(
     \b
     Example:
       snri-quiz play --count 5 --topic brand_names
-      printf 'b\\nt\\n' | snri-quiz play --count 2 --seed 1 --cram
+      printf 'f\\nc\\n' | snri-quiz play --count 2 --seed 1 --cram
     """
     from .content import load_content
     from .play import quiz
