@@ -24,7 +24,7 @@ from .errors import (
     SnriQuizError,
     UsageError,
 )
-from .kinds import ExportFormat, KeyPlacement, Level, Mode
+from .kinds import ExportFormat, KeyPlacement, Level, Mode, QuestionKind
 from .text import visible
 
 if TYPE_CHECKING:
@@ -196,7 +196,7 @@ def check(deck: Path | None, templates: Path | None) -> None:
     click.echo(f"  sources     {len(d.sources)} ({primary} primary, {len(d.sources) - primary} context)")
     click.echo(f"  templates   {template_count}")
     click.echo(
-        f"  questions   {found.count} (" + ", ".join(f"{k} {kinds[k]}" for k in ("mcq", "tf", "cloze", "typed")) + ")"
+        f"  questions   {found.count} (" + ", ".join(f"{k} {kinds[k]}" for k in QuestionKind if k in kinds) + ")"
     )
     if unused:
         click.echo(f"  facts no question uses: {len(unused)}")

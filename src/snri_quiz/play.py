@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from .errors import ProgressUnavailable, UsageError
 from .facts import Deck
 from .grading import MAX_RESPONSE, Grade, Lexicon, grade
+from .kinds import QuestionKind
 from .progress import ProgressStore, deferred_signals
 from .questions import LETTERS, Question, lettered_answer
 from .selection import Selection
@@ -292,7 +293,7 @@ class _Session:
                 self.save(turn)
                 turns.append(turn)
             self.ui.feedback(q, turn.response, verdict, self.sources(q))
-            if not verdict.correct and self.ui.after_wrong(q.kind in ("typed", "cloze")):
+            if not verdict.correct and self.ui.after_wrong(QuestionKind(q.kind).typed):
                 with deferred_signals():
                     turn.overridden = True
                     if turn.answer_id is not None:
@@ -380,9 +381,9 @@ def run_session(
 
 
 def _form_hint(q: Question) -> str:
-    if q.kind == "mcq":
+    if QuestionKind(q.kind).lettered:
         return f"Answer with a letter A-{LETTERS[len(q.options) - 1]} or the option's text (? for keys)."
-    if q.kind == "tf":
+    if q.kind == QuestionKind.TF:
         return "Answer t or f (true or false; ? for keys)."
     return "Type an answer (? for keys)."
 
@@ -420,12 +421,12 @@ class TerminalUI:
         streak = f" · streak {result.streak}" if result.streak > 1 else ""
         label = "Again" if again else "Question"
         self._print(f"{label} {number}/{total} · {topic}{score}{streak}", "bold cyan")
-        prompt = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
+        prompt = f"True or false: {q.prompt}" if q.kind == QuestionKind.TF else q.prompt
         self._print(prompt, "bold")
-        if q.kind == "mcq":
+        if QuestionKind(q.kind).lettered:
             for letter, option in zip(LETTERS, q.options, strict=False):
                 self._print(f"  {letter}) {option}")
-        elif q.kind == "tf":
+        elif q.kind == QuestionKind.TF:
             self._print("  t) True   f) False")
         else:
             self._print("  (type your answer)", "dim")
