@@ -397,6 +397,8 @@ class Deck:
     """Drugs, sorted by subject."""
     facts: tuple[Fact, ...]
     """Every fact, in file order (drugs sorted by subject, then concepts)."""
+    brand_attributes: tuple[str, ...] = ()
+    """Text attributes whose values are brand names (the grader tells a brand from its generic)."""
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False, compare=False)
     _drugs: dict[str, Drug] = field(default_factory=dict, repr=False, compare=False)
 
@@ -558,6 +560,7 @@ def load_deck(path: Path | str) -> Deck:
         sources=sources or {},
         drugs=tuple(sorted(drugs, key=lambda d: d.subject)),
         facts=tuple(facts),
+        brand_attributes=manifest["brand_attributes"],
     )
     deck._by_id.update((f.id, f) for f in facts)
     deck._drugs.update((d.subject, d) for d in deck.drugs)
@@ -588,7 +591,7 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
         return {"attributes": {}, "topics": {}}
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
-        return {"attributes": {}, "topics": {}}
+        return {"attributes": {}, "topics": {}, "brand_attributes": ()}
     r = FieldReader(mapping, str(path), "", problems)
     out: dict[str, Any] = {
         "name": r.text("name", required=True, empty_ok=True),  # the deck-name rule is checked with the file name
@@ -642,6 +645,12 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
             a.problem("topic", f"unknown topic '{topic}' (declare it under topics)")
         attributes[name] = Attribute(name, kind, closed, topic, label)
     out["attributes"] = attributes
+    out["brand_attributes"] = r.texts("brand_attributes")
+    for name in out["brand_attributes"]:
+        if name not in attributes:
+            r.problem("brand_attributes", f"unknown attribute '{name}' (declare it under attributes)")
+        elif attributes[name].type != "text":
+            r.problem("brand_attributes", f"'{name}' is a {attributes[name].type} attribute; brand names are text")
     r.finish()
     return out
 

@@ -24,8 +24,6 @@ from .questions import LETTERS, Question
 MAX_RESPONSE = 500
 """Longer responses are refused before grading (grading must stay a matter of milliseconds)."""
 
-BRAND_ATTRIBUTES = ("brand_names_us", "brand_names_non_us")
-
 
 @dataclass(frozen=True)
 class Grade:
@@ -194,7 +192,7 @@ class Lexicon:
                 for text in (drug.subject, drug.name, *drug.aliases):
                     self.names[squash(text)] = Name(drug.subject, False)
             for fact in deck.facts:
-                if fact.attribute in BRAND_ATTRIBUTES:
+                if fact.attribute in deck.brand_attributes:
                     for text in (fact.text, *fact.aliases):
                         self.names.setdefault(squash(text), Name(fact.subject, True))
         self._name_list = list(self.names)
