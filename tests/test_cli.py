@@ -253,3 +253,29 @@ def test_help_examples_work_when_pasted(tmp_path: Path, monkeypatch: pytest.Monk
     assert asked == answers.count("\n") == 2
     assert "Stopped" not in result.stdout and "Answer t or f" not in result.stdout
     assert "Answer with a letter" not in result.stdout
+
+
+def test_a_write_that_fails_part_way_is_exit_1_and_leaves_nothing(tmp_path: Path) -> None:
+    """A runtime failure (here: the file size limit, as a full disk would) is status 1; a bad -o is 2."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    target = tmp_path / "all.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "snri_quiz", "export", "--format", "json", "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"Error: cannot write {target}: File too large\n"
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = run("export", "-o", str(tmp_path / "missing" / "all.json"))
+    assert code == 2 and "folder" in err and "does not exist" in err

@@ -23,6 +23,7 @@ from .errors import (
     ProgressUnavailable,
     SnriQuizError,
     UsageError,
+    WriteFailed,
 )
 from .kinds import ExportFormat, KeyPlacement, Level, Mode, QuestionKind
 from .text import visible
@@ -47,7 +48,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InvalidContent as exc:
             _fail([str(p) for p in exc.problems])
-        except (ProgressUnavailable, CollectionError, MissingDependency) as exc:
+        except (ProgressUnavailable, CollectionError, MissingDependency, WriteFailed) as exc:
             _fail([f"Error: {visible(str(exc))}"], 1)
         except (UsageError, OutputError, ProgressError) as exc:
             _fail([f"Error: {exc}"])
