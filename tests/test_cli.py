@@ -279,3 +279,29 @@ def test_a_write_that_fails_part_way_is_exit_1_and_leaves_nothing(tmp_path: Path
     assert list(tmp_path.iterdir()) == []
     code, _, err = run("export", "-o", str(tmp_path / "missing" / "all.json"))
     assert code == 2 and "folder" in err and "does not exist" in err
+
+
+def test_export_passes_one_job_and_one_selection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from snri_quiz import dispatch
+    from snri_quiz.kinds import ExportFormat, KeyPlacement, Level, Mode
+    from snri_quiz.selection import Selection
+
+    seen: list[tuple[dispatch.ExportJob, Selection]] = []
+
+    def fake_run(job: dispatch.ExportJob, content: Content, selection: Selection) -> str:
+        seen.append((job, selection))
+        return "done"
+
+    monkeypatch.setattr(dispatch, "run", fake_run)
+    target = tmp_path / "exam.md"
+    code, _, err = run(
+        "export", "--format", "md", "--level", "recall", "--mode", "mcq", "--count", "4", "--seed", "7",
+        "--forms", "2", "-o", str(target),
+    )  # fmt: skip
+    assert code == 0 and err == "done\n"
+    [(job, selection)] = seen
+    assert job == dispatch.ExportJob(ExportFormat.MD, target, forms=2, key=KeyPlacement.SEPARATE)
+    assert job.key_path == tmp_path / "exam-key.md"
+    assert selection == Selection(mode=Mode.MCQ, levels=(Level.RECALL,), seed=7, count=4)
+    code, _, err = run("export", "--format", "md")  # one stream: the key is appended
+    assert seen[-1][0].key == KeyPlacement.APPENDED and seen[-1][0].output is None

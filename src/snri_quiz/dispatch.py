@@ -60,7 +60,8 @@ class ExportJob:
         if forms > len(ex.FORM_LETTERS):
             raise UsageError(f"--forms {forms} is too many: forms are lettered A to Z, so at most 26")
         if forms > 1 and not fmt.printable:
-            raise UsageError("--forms applies to pdf, html and md only")
+            printable = [f.value for f in ExportFormat if f.printable]
+            raise UsageError(f"--forms applies to {', '.join(printable[:-1])} and {printable[-1]} only")
         if path is None and fmt.printable and key in (None, KeyPlacement.SEPARATE):
             if key is not None:
                 raise UsageError("--key separate needs -o FILE")
