@@ -248,6 +248,7 @@ def test_pull_merges_reviews_once_and_play_knows_them(deck_copy: Path, tmp_path:
     assert set(due) == ids
     assert all(when > datetime.now(UTC) for when in due.values())
     from snri_quiz.play import order_for_review
+    from snri_quiz.selection import Selection
 
     topic = [q for q in content.bank if q.topic == "approval_dates"]
     first = order_for_review(
@@ -255,10 +256,7 @@ def test_pull_merges_reviews_once_and_play_knows_them(deck_copy: Path, tmp_path:
         content.deck,
         due,
         datetime.now(UTC),
-        count=len(topic) - 4,
-        mode="mixed",
-        topics=("approval_dates",),
-        drugs=(),
+        Selection(count=len(topic) - 4, topics=("approval_dates",)),
     )
     assert not {q.id for q in first} & ids  # reviewed in Anki yesterday: asked after every new question
 

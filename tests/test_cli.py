@@ -183,3 +183,126 @@ def test_build_lists_questions_removed_since_the_last_build(deck_copy: Path, tmp
     assert all(f"\n  retired  {qid}\n" in second for qid in gone)
     code, third, _ = run("build", "--deck", str(deck_copy), "-o", str(tmp_path / "c"))
     assert "Since the last build" not in third
+
+
+def test_export_level_selects_by_level(content: Content) -> None:
+    code, out, err = run("export", "--format", "json", "--level", "understanding")
+    assert code == 0, err
+    items = json.loads(out)
+    understanding = [q for q in content.bank if q.level == "understanding"]
+    assert len(items) == len(understanding) > 100
+    assert {i["kind"] for i in items} == {"tf"}
+    code, out, _ = run("export", "--format", "json", "--level", "understanding", "--level", "recall")
+    assert len(json.loads(out)) == len(content.bank)
+    code, _, err = run("export", "--level", "expert")
+    assert code == 2 and "Invalid value for '--level'" in err
+
+
+def test_mode_and_level_choices_come_from_the_enums() -> None:
+    from snri_quiz.kinds import Level, Mode
+
+    _, out, _ = run("play", "--help")
+    assert "[" + "|".join(m.value for m in Mode) + "]" in out
+    assert "[" + "|".join(v.value for v in Level) + "]" in out
+
+
+def test_play_passes_one_selection_to_the_quiz(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As MkDocs' CLI tests do: the command function is replaced, the options must arrive as one value."""
+    from snri_quiz import play
+    from snri_quiz.kinds import Level, Mode
+    from snri_quiz.selection import Selection
+
+    seen: list[tuple[Selection, dict[str, object]]] = []
+
+    def fake_quiz(content: Content, selection: Selection, **options: object) -> int:
+        seen.append((selection, options))
+        return 0
+
+    monkeypatch.setattr(play, "quiz", fake_quiz)
+    code, _, err = run(
+        "play", "--mode", "tf", "--level", "understanding", "--topic", "dosing", "--drug", "duloxetine", "--cram"
+    )
+    assert code == 0, err
+    [(selection, options)] = seen
+    assert selection == Selection(
+        mode=Mode.TF, topics=("dosing",), drugs=("duloxetine",), levels=(Level.UNDERSTANDING,), count=10
+    )
+    assert options == {"cram": True, "again": True, "full_sources": False, "as_json": False}
+    code, _, err = run("play", "--id", "qx", "--seed", "3")
+    assert code == 2 and err == "Error: --id and --seed cannot be used together\n"
+
+
+def test_help_examples_work_when_pasted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check --help` from any folder; the scripted `play --help` example answers every question it asks."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SNRI_QUIZ_HOME", str(tmp_path / "home"))
+    _, out, _ = run("check", "--help")
+    examples = [line.strip() for line in out.split("Example:")[1].split("Options:")[0].splitlines() if line.strip()]
+    assert examples
+    for example in examples:
+        code, _, err = run(*shlex.split(example)[1:])
+        assert code == 0, (example, err)
+    _, out, _ = run("play", "--help")
+    [piped] = [line.strip() for line in out.splitlines() if line.strip().startswith("printf ")]
+    printed, command = piped.split(" | ")
+    answers = shlex.split(printed)[1].replace("\\n", "\n")
+    result = CliRunner().invoke(cli, shlex.split(command)[1:], input=answers)
+    assert result.exit_code == 0, result.stderr
+    asked = result.stdout.count("\nQuestion ")
+    assert asked == answers.count("\n") == 2
+    assert "Stopped" not in result.stdout and "Answer t or f" not in result.stdout
+    assert "Answer with a letter" not in result.stdout
+
+
+def test_a_write_that_fails_part_way_is_exit_1_and_leaves_nothing(tmp_path: Path) -> None:
+    """A runtime failure (here: the file size limit, as a full disk would) is status 1; a bad -o is 2."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a signal
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    target = tmp_path / "all.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "snri_quiz", "export", "--format", "json", "-o", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == f"Error: cannot write {target}: File too large\n"
+    assert list(tmp_path.iterdir()) == []
+    code, _, err = run("export", "-o", str(tmp_path / "missing" / "all.json"))
+    assert code == 2 and "folder" in err and "does not exist" in err
+
+
+def test_export_passes_one_job_and_one_selection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from snri_quiz import dispatch
+    from snri_quiz.kinds import ExportFormat, KeyPlacement, Level, Mode
+    from snri_quiz.selection import Selection
+
+    seen: list[tuple[dispatch.ExportJob, Selection]] = []
+
+    def fake_run(job: dispatch.ExportJob, content: Content, selection: Selection) -> str:
+        seen.append((job, selection))
+        return "done"
+
+    monkeypatch.setattr(dispatch, "run", fake_run)
+    target = tmp_path / "exam.md"
+    code, _, err = run(
+        "export", "--format", "md", "--level", "recall", "--mode", "mcq", "--count", "4", "--seed", "7",
+        "--forms", "2", "-o", str(target),
+    )  # fmt: skip
+    assert code == 0 and err == "done\n"
+    [(job, selection)] = seen
+    assert job == dispatch.ExportJob(ExportFormat.MD, target, forms=2, key=KeyPlacement.SEPARATE)
+    assert job.key_path == tmp_path / "exam-key.md"
+    assert selection == Selection(mode=Mode.MCQ, levels=(Level.RECALL,), seed=7, count=4)
+    code, _, err = run("export", "--format", "md")  # one stream: the key is appended
+    assert seen[-1][0].key == KeyPlacement.APPENDED and seen[-1][0].output is None

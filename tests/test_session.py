@@ -20,9 +20,10 @@ import pytest
 from snri_quiz.content import Content
 from snri_quiz.errors import ProgressError, ProgressUnavailable
 from snri_quiz.grading import Grade, Lexicon
-from snri_quiz.play import Result, Source, Stop, by_ids, problem_with, run_session
+from snri_quiz.play import Result, Source, Stop, problem_with, run_session
 from snri_quiz.progress import ExternalReview, ProgressStore
 from snri_quiz.questions import LETTERS, Question
+from snri_quiz.selection import by_ids
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -378,3 +379,19 @@ def test_reviews_from_anki_are_merged_once_and_rescheduled_with_terminal_answers
         for rating, days in ((3, 3), (3, 2), (3, 1), (1, 0)):
             card, _ = scheduler.review_card(card, Rating(rating), NOW - timedelta(days=days))
         assert store.due_dates()[q.id] == card.due.replace(microsecond=0) != after_play
+
+
+def test_a_level_selection_asks_only_that_level(content: Content, store: ProgressStore) -> None:
+    from snri_quiz.kinds import Level
+    from snri_quiz.play import order_for_review
+    from snri_quiz.selection import Selection
+
+    chosen = order_for_review(
+        content.bank, content.deck, store.due_dates(), NOW, Selection(levels=(Level.UNDERSTANDING,), count=6)
+    )
+    assert len(chosen) == 6 and {q.level for q in chosen} == {Level.UNDERSTANDING}
+    ui = ScriptedUI([right(q) for q in chosen])
+    result = _run(content, chosen, ui, store)
+    assert result.score_line() == "Score: 6/6 (100%)"
+    seeded = Selection(levels=(Level.RECALL,), seed=4, count=5).pick(content.bank, content.deck)
+    assert len(seeded) == 5 and {q.level for q in seeded} == {Level.RECALL}

@@ -41,18 +41,19 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidContent, Problem
 from .facts import Deck, FieldReader
-from .kinds import DIFFICULTIES, Level, QuestionKind, VignetteAsk
+from .kinds import DIFFICULTIES, Ask, Level, QuestionKind, VignetteAsk
 from .yamlio import LineMap, control_character, load_yaml
 
-KINDS = ("mcq", "tf", "cloze", "typed")
-ASKS = ("value", "subject", "not_subject", "earliest", "latest", "statement", "date")
+KINDS = (QuestionKind.MCQ, QuestionKind.TF, QuestionKind.CLOZE, QuestionKind.TYPED)
+"""The kinds a template may make."""
+ASKS = tuple(Ask)
 FACT_FIELDS = ("hint", "date", "answer", "question", "distractors", "false_statement", "note", "caveat", "scope")
 # Which asks each kind supports.
-_ALLOWED = {
-    "mcq": {"value", "subject", "not_subject", "earliest", "latest", "statement"},
-    "tf": {"value", "statement"},
-    "cloze": {"value", "statement", "date"},
-    "typed": {"value", "subject", "statement", "date"},
+_ALLOWED: dict[str, set[Ask]] = {
+    QuestionKind.MCQ: {Ask.VALUE, Ask.SUBJECT, Ask.NOT_SUBJECT, Ask.EARLIEST, Ask.LATEST, Ask.STATEMENT},
+    QuestionKind.TF: {Ask.VALUE, Ask.STATEMENT},
+    QuestionKind.CLOZE: {Ask.VALUE, Ask.STATEMENT, Ask.DATE},
+    QuestionKind.TYPED: {Ask.VALUE, Ask.SUBJECT, Ask.STATEMENT, Ask.DATE},
 }
 
 LIMIT = 1_000_000
@@ -374,9 +375,9 @@ class Template:
 
     id: str
     """Unique id; part of every question id it produces, so never rename it."""
-    kind: str
-    """mcq, tf, cloze or typed."""
-    ask: str
+    kind: QuestionKind
+    """mcq, tf, cloze or typed (one of KINDS)."""
+    ask: Ask | VignetteAsk
     """What is asked: value, subject, not_subject, earliest, latest, statement or date."""
     attributes: tuple[str, ...]
     """The attributes whose facts it applies to."""
@@ -398,8 +399,8 @@ class Template:
     """Topic override, or empty for the attribute's topic."""
     vignette: Vignette | None
     """Vignettes: how clues combine, read and are explained; None for other kinds."""
-    level: str
-    """What its questions ask of the learner (a kinds.Level value)."""
+    level: Level
+    """What its questions ask of the learner."""
     difficulty: int
     """The author's estimate of its questions' difficulty, 1 (easiest) to 5."""
     path: str
@@ -751,7 +752,7 @@ def _read_vignette(
     return Template(
         id=template_id,
         kind=QuestionKind.VIGNETTE,
-        ask=ask,
+        ask=VignetteAsk(ask),
         attributes=attributes or tuple(dict.fromkeys(a for c in all_clues for a in c.attributes)),
         prompt=compiled["prompt"],
         explanation=compiled["explanation"],
@@ -762,7 +763,7 @@ def _read_vignette(
         per="fact",
         topic=topic,
         vignette=vignette,
-        level=level,
+        level=Level(level),
         difficulty=difficulty,
         path=path,
         line=entry.line,
@@ -833,7 +834,9 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     for key in ("prompt", "reverse"):
         if key in entry and entry[key] is not None and key in texts and not texts[key].strip():
             r.problem(key, "must not be empty")
-    if kind and kind not in KINDS:
+    if kind == QuestionKind.VIGNETTE:
+        r.problem("kind", "a vignette goes in the file's 'vignettes:' list, not 'templates:'")
+    elif kind and kind not in KINDS:
         r.problem("kind", f"'{kind}' is not one of {', '.join(KINDS)}")
     if ask and ask not in ASKS:
         r.problem("ask", f"'{ask}' is not one of {', '.join(ASKS)}")
@@ -842,7 +845,11 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     for attr in attributes:
         if attr not in deck.attributes:
             r.problem("attribute", f"unknown attribute '{attr}'")
-        elif kind in ("mcq", "tf") and ask in ("value", "subject", "not_subject") and not deck.attributes[attr].closed:
+        elif (
+            kind in (QuestionKind.MCQ, QuestionKind.TF)
+            and ask in (Ask.VALUE, Ask.SUBJECT, Ask.NOT_SUBJECT)
+            and not deck.attributes[attr].closed
+        ):
             r.problem(
                 "attribute", f"'{attr}' is open (not every true value is listed), so it cannot supply wrong options"
             )
@@ -867,17 +874,17 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
         if text is not None:
             compiled[key] = text
-    if kind == "cloze" and "prompt" in compiled:
+    if kind == QuestionKind.CLOZE and "prompt" in compiled:
         used = find_undeclared_variables(_ENV.parse(texts["prompt"]))
         if not used & {"blank", "statement"}:
-            wanted = "{{ statement }}" if ask == "statement" else "{{ blank }}"
+            wanted = "{{ statement }}" if ask == Ask.STATEMENT else "{{ blank }}"
             r.problem("prompt", f"a cloze prompt must show the blank: use {wanted}")
     if len(problems) > before:
         return None
     return Template(
         id=template_id,
-        kind=kind,
-        ask=ask,
+        kind=QuestionKind(kind),
+        ask=Ask(ask),
         attributes=attributes,
         prompt=compiled["prompt"],
         explanation=compiled["explanation"],
@@ -888,7 +895,7 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         per=per,
         topic=topic,
         vignette=None,
-        level=level,
+        level=Level(level),
         difficulty=difficulty,
         path=path,
         line=entry.line,

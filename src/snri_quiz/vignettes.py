@@ -93,7 +93,7 @@ class _Maker:
             for name in (drug.name, drug.subject, *drug.aliases):
                 self.named[name.lower()] = drug.subject
         for fact in deck.facts:
-            if fact.attribute.startswith("brand_names") and fact.subject != deck.class_subject:
+            if fact.attribute in deck.brand_attributes and fact.subject != deck.class_subject:
                 for name in (display(fact), *fact.aliases):
                     self.named[name.lower()] = fact.subject
         self.drug_words = re.compile(
