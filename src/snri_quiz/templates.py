@@ -715,7 +715,7 @@ def _read_vignette(
     if ask == VignetteAsk.DRUG and not [c for c in clues if c is not None] and len(problems) == before:
         r.problem("clues", "a drug-choice vignette needs at least one clue")
     if ask in (VignetteAsk.VALUE, VignetteAsk.EFFECT) and not attributes:
-        r.problem("attribute", f"a '{ask}' vignette needs its attribute(s)")
+        r.problem("attribute", f"a vignette with ask '{ask}' needs its attribute(s)")
     if condition and condition not in deck.attributes:
         r.problem("condition", f"unknown attribute '{condition}'")
     if ask == VignetteAsk.VALUE and len(choices) < 3:
