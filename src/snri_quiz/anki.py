@@ -38,6 +38,7 @@ from .content import Content, paused_gc
 from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
 from .files import scratch_file, staged, write_atomic
+from .kinds import QuestionKind
 from .questions import BLANK, Question, filter_questions, lettered_answer
 
 LOCK_NAME = "anki-lock.json"
@@ -392,10 +393,19 @@ def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str
             continue
         right = index == q.answer_index
         mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
-        why = reasons[index] if index < len(reasons) else ""
+        why = option_reason(option, reasons[index]) if index < len(reasons) else ""
         why_html = f'<span class="why">{_e(why)}</span>' if why else ""
         items.append(f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}{why_html}</li>')
     return '<ol class="options">' + "".join(items) + "</ol>"
+
+
+def option_reason(option: str, rationale: str) -> str:
+    """A rationale as shown under its option: without the leading "Option: " the card already shows."""
+    head = option + ": "  # the rationale may capitalise an option written in lower case
+    if rationale[: len(head)].casefold() == head.casefold() and len(rationale) > len(head):
+        rest = rationale[len(head) :]
+        return rest[0].upper() + rest[1:]
+    return rationale
 
 
 _BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
@@ -494,7 +504,7 @@ def _caveat_html(caveat: str) -> str:
 
 
 def _key_term(deck: Deck, q: Question) -> str:
-    if q.kind != "tf":
+    if q.kind != QuestionKind.TF:
         return q.answer
     fact = deck.fact(q.facts[0])
     return fact.answer or (str(fact.value.year) if isinstance(fact.value, PartialDate) else fact.text)
@@ -506,12 +516,12 @@ def explanation_html(deck: Deck, q: Question) -> str:
     each caveat on one line."""
     parts = []
     reason = q.reason
-    if q.kind == "tf" and q.answer == "False":
+    if q.kind == QuestionKind.TF and q.answer == "False":
         parts.append(
             f'<div class="truefact"><span class="label">In fact:</span> {_emphasised(reason, _key_term(deck, q))}</div>'
         )
     elif reason:
-        if q.kind in ("cloze", "tf"):  # the back shows the whole sentence: keep only what it lacks
+        if q.kind in (QuestionKind.CLOZE, QuestionKind.TF):  # the back shows the whole sentence: keep only what it lacks
             shown = q.prompt.replace(BLANK, q.answer)
             sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
             reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
@@ -542,21 +552,22 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
     explanation = explanation_html(deck, q)
     fields: tuple[str, ...]
     cards = 1
-    if q.kind == "mcq":
+    kind = QuestionKind(q.kind)
+    if kind.lettered:  # multiple choice and vignettes share the note type
         fields = (
             _e(q.prompt),
             _options_html(q, False),
             _e(lettered_answer(q)),
-            _options_html(q, True),
+            _options_html(q, True, q.rationales),
             explanation,
             sources,
             topic,
         )
         note_type = "mcq"
-    elif q.kind == "tf":
+    elif kind is QuestionKind.TF:
         fields = (_e(q.prompt), q.answer, explanation, sources, topic)
         note_type = "tf"
-    elif q.kind == "cloze":
+    elif kind is QuestionKind.CLOZE:
         fields = (cloze_field(q), explanation, sources, topic)
         note_type = "cloze"
     elif q.reversible:
@@ -579,7 +590,12 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
     fields += ("",)  # "My notes": the learner's own, never filled by a build
-    return NoteSpec(guid_of(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)
+    return NoteSpec(guid_of(q.id), note_type, fields, note_tags(deck, q), subdeck_name(deck, q.topic), cards)
+
+
+def note_tags(deck: Deck, q: Question) -> tuple[str, ...]:
+    """The question's tags plus `<prefix>::level::<level>` and `<prefix>::difficulty::<n>`."""
+    return (*q.tags, f"{deck.tag_prefix}::level::{q.level}", f"{deck.tag_prefix}::difficulty::{q.difficulty}")
 
 
 def guid_of(question_id: str) -> str:
