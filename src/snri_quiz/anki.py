@@ -67,7 +67,9 @@ ol.options li.wrong { color: var(--muted); }
 .mark { display: inline-block; min-width: 1.2em; font-weight: 700; }
 li.right .mark { color: var(--right); }
 li.wrong .mark { color: var(--wrong); }
-.why { display: block; font-size: 0.85em; font-weight: 400; color: var(--fg); }
+.why { display: block; font-size: 0.85em; font-weight: 400; color: var(--fg); margin-left: 1.4em; }
+.why .cite { color: var(--muted); }
+.leadin { margin-top: 0.5em; font-weight: 600; }
 .verdict { display: inline-block; font-weight: 700; padding: 0.1em 0.6em; border-radius: 6px; }
 .verdict.is-True { color: var(--right); background: var(--right-bg); }
 .verdict.is-True::before { content: "\\2713\\00a0"; }
@@ -394,7 +396,7 @@ def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str
         right = index == q.answer_index
         mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
         why = option_reason(option, reasons[index]) if index < len(reasons) else ""
-        why_html = f'<span class="why">{_e(why)}</span>' if why else ""
+        why_html = f'<span class="why">{_reason_html(why)}</span>' if why else ""
         items.append(f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}{why_html}</li>')
     return '<ol class="options">' + "".join(items) + "</ol>"
 
@@ -406,6 +408,38 @@ def option_reason(option: str, rationale: str) -> str:
         rest = rationale[len(head) :]
         return rest[0].upper() + rest[1:]
     return rationale
+
+
+_CITATION = re.compile(r"\s*(\[[^\[\]]+\]\.?)$")
+
+
+def _reason_html(reason: str) -> str:
+    """A rationale, its closing citation ('[Savella label, Highlights].') set apart in muted text."""
+    cite = _CITATION.search(reason)
+    if cite is None or cite.start() == 0:
+        return _e(reason)
+    return f'{_e(reason[: cite.start()])} <span class="cite">{_e(cite.group(1))}</span>'
+
+
+_LEAD_IN = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=(?:mg|mcg|g|kg|mL|L|mm|cm|mmol|mEq|years?|months?|weeks?|days?|hours?)\b)")
+
+
+def _kept_together(text: str) -> str:
+    """Text escaped, a number and its unit joined by a no-break space ('24 mL/min' never parts)."""
+    return _NUMBER_UNIT.sub("&nbsp;", _e(text))
+
+
+def prompt_html(q: Question) -> str:
+    """The prompt, escaped; a vignette's closing question (the lead-in) on a line of its own,
+    set apart from the patient's story."""
+    if q.kind == QuestionKind.VIGNETTE:
+        pieces = _LEAD_IN.split(q.prompt.strip())
+        if len(pieces) > 1 and pieces[-1].endswith("?"):
+            stem, lead_in = " ".join(pieces[:-1]), pieces[-1]
+            return _kept_together(stem) + f'<div class="leadin">{_kept_together(lead_in)}</div>'
+        return _kept_together(q.prompt)
+    return _e(q.prompt)
 
 
 _BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
@@ -521,7 +555,10 @@ def explanation_html(deck: Deck, q: Question) -> str:
             f'<div class="truefact"><span class="label">In fact:</span> {_emphasised(reason, _key_term(deck, q))}</div>'
         )
     elif reason:
-        if q.kind in (QuestionKind.CLOZE, QuestionKind.TF):  # the back shows the whole sentence: keep only what it lacks
+        if q.kind in (
+            QuestionKind.CLOZE,
+            QuestionKind.TF,
+        ):  # the back shows the whole sentence: keep only what it lacks
             shown = q.prompt.replace(BLANK, q.answer)
             sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
             reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
@@ -555,7 +592,7 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
     kind = QuestionKind(q.kind)
     if kind.lettered:  # multiple choice and vignettes share the note type
         fields = (
-            _e(q.prompt),
+            prompt_html(q),
             _options_html(q, False),
             _e(lettered_answer(q)),
             _options_html(q, True, q.rationales),
