@@ -110,6 +110,9 @@ def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collecti
     assert re.search('<b class="key">' + re.escape(html.escape(q.answer, quote=False)) + "</b>", back, re.I)
 
 
+_MARKED_WHY = r'<li class="(right|wrong)"><span class="mark">(.)</span>([^<]*)<span class="why">(.*?)</span></li>'
+
+
 def test_mcq_back_gives_every_options_rationale(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
     content, result = built
     _import(collection, result.path)
@@ -158,7 +161,8 @@ def test_vignettes_use_the_multiple_choice_note_type(deck_copy: Path, tmp_path: 
         ("right", "\u2713", o) if i == q.answer_index else ("wrong", "\u2717", o) for i, o in enumerate(q.options)
     ]
     assert marked[2][3] == (
-        'Correct; avoid when creatinine clearance is below 30 mL/min <span class="cite">[Cymbalta label, section 2.6].</span>'
+        "Correct; avoid when creatinine clearance is below 30 mL/min "
+        '<span class="cite">[Cymbalta label, section 2.6].</span>'
     )
     lead_in = "Which SNRI's US label says to avoid it in this patient?"
     assert (
