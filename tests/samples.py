@@ -14,7 +14,7 @@ VIGNETTE_OPTIONS = ("Venlafaxine", "Desvenlafaxine", "Duloxetine", "Levomilnacip
 def vignette(**changes: object) -> Question:
     """A five-option patient case on renal dosing (answer C, duloxetine), with a rationale per option."""
     q = Question(
-        id="q0v1gnette0000a",
+        id="q0f1e7e77e0000a",
         template="renal-avoid-vignette",
         kind="vignette",
         topic="special_populations",

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import OutputError
 from .facts import Deck
-from .kinds import ExportFormat
+from .kinds import ExportFormat, QuestionKind
 from .questions import LETTERS, Question, lettered_answer
 
 BLANK_LINE = "_" * 30
@@ -65,8 +65,8 @@ def citations(deck: Deck, q: Question) -> list[str]:
 
 
 def question_record(q: Question) -> dict[str, Any]:
-    """One question as the JSON export defines it."""
-    return {
+    """One question as the JSON export defines it (vignettes also give `clues` and `option_refs`)."""
+    record: dict[str, Any] = {
         "id": q.id,
         "kind": q.kind,
         "topic": q.topic,
@@ -78,7 +78,14 @@ def question_record(q: Question) -> dict[str, Any]:
         "accepted": list(q.accepted),
         "explanation": q.explanation,
         "sources": list(q.sources),
+        "level": str(q.level),
+        "difficulty": q.difficulty,
+        "rationales": list(q.rationales),
     }
+    if q.kind == QuestionKind.VIGNETTE:
+        record["clues"] = list(q.clues)
+        record["option_refs"] = list(q.option_refs)
+    return record
 
 
 def to_json(questions: Sequence[Question]) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .facts import Deck, normalize
-from .kinds import AnswerType
+from .kinds import AnswerType, QuestionKind
 from .questions import LETTERS, Question
 
 MAX_RESPONSE = 500
@@ -440,7 +440,7 @@ def parse_choice(question: Question, response: str) -> int | None:
     A single letter always means a position, even when an option's text is a letter."""
     text = response.strip()
     given = normalize(text)
-    if question.kind == "tf":
+    if question.kind == QuestionKind.TF:
         if given in ("t", "true"):
             return 0
         if given in ("f", "false"):
@@ -459,7 +459,7 @@ def parse_choice(question: Question, response: str) -> int | None:
 
 def grade(question: Question, response: str, lexicon: Lexicon) -> Grade | None:
     """Grade a response, or None when it is not a valid answer form (ask again)."""
-    if question.kind in ("mcq", "tf"):
+    if QuestionKind(question.kind).has_options:
         index = parse_choice(question, response)
         if index is None:
             return None

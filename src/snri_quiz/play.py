@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from .errors import ProgressUnavailable, UsageError
 from .facts import Deck
 from .grading import MAX_RESPONSE, Grade, Lexicon, grade
+from .kinds import QuestionKind
 from .progress import ProgressStore, deferred_signals
 from .questions import LETTERS, Question, filter_questions, lettered_answer
 from .text import has_control, visible
@@ -305,7 +306,7 @@ class _Session:
                 self.save(turn)
                 turns.append(turn)
             self.ui.feedback(q, turn.response, verdict, self.sources(q))
-            if not verdict.correct and self.ui.after_wrong(q.kind in ("typed", "cloze")):
+            if not verdict.correct and self.ui.after_wrong(QuestionKind(q.kind).typed):
                 with deferred_signals():
                     turn.overridden = True
                     if turn.answer_id is not None:
@@ -393,9 +394,9 @@ def run_session(
 
 
 def _form_hint(q: Question) -> str:
-    if q.kind == "mcq":
+    if QuestionKind(q.kind).lettered:
         return f"Answer with a letter A-{LETTERS[len(q.options) - 1]} or the option's text (? for keys)."
-    if q.kind == "tf":
+    if q.kind == QuestionKind.TF:
         return "Answer t or f (true or false; ? for keys)."
     return "Type an answer (? for keys)."
 
@@ -433,12 +434,13 @@ class TerminalUI:
         streak = f" · streak {result.streak}" if result.streak > 1 else ""
         label = "Again" if again else "Question"
         self._print(f"{label} {number}/{total} · {topic}{score}{streak}", "bold cyan")
-        prompt = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
+        kind = QuestionKind(q.kind)
+        prompt = f"True or false: {q.prompt}" if kind is QuestionKind.TF else q.prompt
         self._print(prompt, "bold")
-        if q.kind == "mcq":
+        if kind.lettered:
             for letter, option in zip(LETTERS, q.options, strict=False):
                 self._print(f"  {letter}) {option}")
-        elif q.kind == "tf":
+        elif kind is QuestionKind.TF:
             self._print("  t) True   f) False")
         else:
             self._print("  (type your answer)", "dim")
@@ -461,8 +463,22 @@ class TerminalUI:
         self._print(f"Answer: {lettered_answer(q, ') ')}")
         if len(q.accepted) > 1 and not verdict.correct:
             self._print("Also accepted: " + "; ".join(q.accepted[1:]), "dim")
+        self.rationales(q)
         self._print(q.explanation, "dim" if verdict.correct else None)
         self.sources(sources)
+
+    def rationales(self, q: Question) -> None:
+        """Why each option is right or wrong, one line each: "B. <rationale>", the right one ticked
+        in a terminal and starred in plain text (a transcript, a pipe)."""
+        if not QuestionKind(q.kind).lettered or not q.rationales:
+            return
+        for index, rationale in enumerate(q.rationales[: len(q.options)]):
+            right = index == q.answer_index
+            if self.styled:
+                mark = "\u2713 " if right else "  "
+                self._print(f"{mark}{LETTERS[index]}. {rationale}", "green" if right else None)
+            else:
+                self._print(f"{'*' if right else ' '} {LETTERS[index]}. {rationale}")
 
     def sources(self, sources: list[Source]) -> None:
         from rich.markup import escape
