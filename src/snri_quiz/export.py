@@ -440,7 +440,7 @@ def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -
         for q in form["questions"]:
             out.append(f"{q['n']}. {md(q['prompt'])}")
             out += [f"    - {LETTERS[i]}. {md(o)}" for i, o in enumerate(q["options"])]
-            if q["kind"] == "tf":
+            if q["kind"] == QuestionKind.TF:
                 out.append("    - True / False")
             elif not q["options"]:
                 out.append(f"    - Answer: {BLANK_LINE}")
@@ -532,7 +532,7 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
                     )
                     + "</ol>"
                 )
-            elif q["kind"] == "tf":
+            elif q["kind"] == QuestionKind.TF:
                 body += '<p class="tf"><span>True</span> / <span>False</span></p>'
             else:
                 body += '<div class="answerline"></div>'
