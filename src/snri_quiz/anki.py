@@ -555,10 +555,8 @@ def explanation_html(deck: Deck, q: Question) -> str:
             f'<div class="truefact"><span class="label">In fact:</span> {_emphasised(reason, _key_term(deck, q))}</div>'
         )
     elif reason:
-        if q.kind in (
-            QuestionKind.CLOZE,
-            QuestionKind.TF,
-        ):  # the back shows the whole sentence: keep only what it lacks
+        # the back shows the whole sentence: keep only what it lacks
+        if q.kind in (QuestionKind.CLOZE, QuestionKind.TF):
             shown = q.prompt.replace(BLANK, q.answer)
             sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
             reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
@@ -632,7 +630,13 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
 
 def note_tags(deck: Deck, q: Question) -> tuple[str, ...]:
     """The question's tags plus `<prefix>::level::<level>` and `<prefix>::difficulty::<n>`."""
-    return (*q.tags, f"{deck.tag_prefix}::level::{q.level}", f"{deck.tag_prefix}::difficulty::{q.difficulty}")
+    return _tags_with(q.tags, deck.tag_prefix, str(q.level), q.difficulty)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _tags_with(tags: tuple[str, ...], prefix: str, level: str, difficulty: int) -> tuple[str, ...]:
+    """One tuple for equal tag sets (a large bank repeats a few thousand of them)."""
+    return (*tags, f"{prefix}::level::{level}", f"{prefix}::difficulty::{difficulty}")
 
 
 def guid_of(question_id: str) -> str:
