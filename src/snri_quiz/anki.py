@@ -395,10 +395,15 @@ def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str
             continue
         right = index == q.answer_index
         mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
-        why = option_reason(option, reasons[index]) if index < len(reasons) else ""
-        why_html = f'<span class="why">{_reason_html(why)}</span>' if why else ""
+        why_html = _why_html(option, reasons[index]) if index < len(reasons) and reasons[index] else ""
         items.append(f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}{why_html}</li>')
     return '<ol class="options">' + "".join(items) + "</ol>"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _why_html(option: str, rationale: str) -> str:
+    """The reason under an option on a card back (the same wrong option's reason recurs across questions)."""
+    return f'<span class="why">{_reason_html(option_reason(option, rationale))}</span>'
 
 
 def option_reason(option: str, rationale: str) -> str:
