@@ -421,12 +421,13 @@ class TerminalUI:
         streak = f" · streak {result.streak}" if result.streak > 1 else ""
         label = "Again" if again else "Question"
         self._print(f"{label} {number}/{total} · {topic}{score}{streak}", "bold cyan")
-        prompt = f"True or false: {q.prompt}" if q.kind == QuestionKind.TF else q.prompt
+        kind = QuestionKind(q.kind)
+        prompt = f"True or false: {q.prompt}" if kind is QuestionKind.TF else q.prompt
         self._print(prompt, "bold")
-        if QuestionKind(q.kind).lettered:
+        if kind.lettered:
             for letter, option in zip(LETTERS, q.options, strict=False):
                 self._print(f"  {letter}) {option}")
-        elif q.kind == QuestionKind.TF:
+        elif kind is QuestionKind.TF:
             self._print("  t) True   f) False")
         else:
             self._print("  (type your answer)", "dim")
@@ -449,8 +450,22 @@ class TerminalUI:
         self._print(f"Answer: {lettered_answer(q, ') ')}")
         if len(q.accepted) > 1 and not verdict.correct:
             self._print("Also accepted: " + "; ".join(q.accepted[1:]), "dim")
+        self.rationales(q)
         self._print(q.explanation, "dim" if verdict.correct else None)
         self.sources(sources)
+
+    def rationales(self, q: Question) -> None:
+        """Why each option is right or wrong, one line each: "B. <rationale>", the right one ticked
+        in a terminal and starred in plain text (a transcript, a pipe)."""
+        if not QuestionKind(q.kind).lettered or not q.rationales:
+            return
+        for index, rationale in enumerate(q.rationales[: len(q.options)]):
+            right = index == q.answer_index
+            if self.styled:
+                mark = "\u2713 " if right else "  "
+                self._print(f"{mark}{LETTERS[index]}. {rationale}", "green" if right else None)
+            else:
+                self._print(f"{'*' if right else ' '} {LETTERS[index]}. {rationale}")
 
     def sources(self, sources: list[Source]) -> None:
         from rich.markup import escape
