@@ -21,6 +21,8 @@ LAYERS = {
     "questions": 2,
     "grading": 2,
     "selection": 2,
+    "vignettes": 2,
+    "generate": 2,
     "content": 3,
     "anki": 4,
     "ankisync": 4,
@@ -40,6 +42,7 @@ SAME_LAYER = {
     ("files", "errors"),
 }
 SAME_LAYER |= {("questions", "templates"), ("grading", "questions"), ("selection", "questions")}
+SAME_LAYER |= {("vignettes", "questions"), ("generate", "questions"), ("generate", "vignettes")}
 SAME_LAYER |= {(a, b) for a in ("play", "ankisync") for b in ("progress",)}
 SAME_LAYER |= {("ankisync", "anki"), ("dispatch", "export"), ("__main__", "cli")}
 

@@ -22,6 +22,7 @@ import pytest
 from snri_quiz.content import Content
 from snri_quiz.errors import ProgressError, ProgressUnavailable
 from snri_quiz.grading import Grade, Lexicon
+from snri_quiz.kinds import QuestionKind
 from snri_quiz.play import Result, Source, Stop, TerminalUI, problem_with, run_session
 from snri_quiz.progress import ExternalReview, ProgressStore
 from snri_quiz.questions import LETTERS, Question
@@ -69,11 +70,13 @@ class ScriptedUI:
 
 
 def right(q: Question) -> str:
-    return LETTERS[q.answer_index] if q.kind == "mcq" and q.answer_index is not None else q.answer[0].lower()
+    if QuestionKind(q.kind).lettered and q.answer_index is not None:
+        return LETTERS[q.answer_index]
+    return q.answer[0].lower() if q.kind == "tf" else q.answer
 
 
 def wrong(q: Question) -> str:
-    if q.kind == "mcq" and q.answer_index is not None:
+    if QuestionKind(q.kind).lettered and q.answer_index is not None:
         return LETTERS[(q.answer_index + 1) % len(q.options)]
     if q.kind == "tf":
         return "f" if q.answer == "True" else "t"

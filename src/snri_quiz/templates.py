@@ -311,6 +311,10 @@ class Finding:
     """A risk factor or setting rather than a sign of the effect itself."""
     required: bool = False
     """Every adverse-effect stem about an effect that lists this value shows it."""
+    anchor: bool = False
+    """A sign specific to its effect: every adverse-effect stem shows one, and no other signs."""
+    effects: bool = True
+    """False: never shown in an adverse-effect stem (e.g. a disease that explains the signs itself)."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +336,11 @@ class Clue:
     section: str = ""
     """The label section that shows a drug lacks the value when the drug has no fact of the
     attribute at all (e.g. `8.4` for pediatric use)."""
+    excluded: tuple[str, ...] = ()
+    """Values never used as this clue (`except:`), e.g. where a caveat outside the deck applies."""
+    see: tuple[str, ...] = ()
+    """Attributes whose facts say what the label does instead, cited for a drug that lacks the value
+    (e.g. `renal_dosing` for a drug its label allows in renal impairment at another dose)."""
 
 
 @dataclass(frozen=True)
@@ -614,12 +623,14 @@ def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[st
             text, sex, ages = r.get("text", str, required=True, default=""), r.text("sex"), _age_range(r, "ages")
             risk = r.get("risk", bool, default=False)
             required = r.get("required", bool, default=False)
+            anchor = r.get("anchor", bool, default=False)
+            effects = r.get("effects", bool, default=True)
             r.finish()
             if sex and sex not in SEXES:
                 r.problem("sex", f"'{sex}' is not one of {', '.join(SEXES)}")
                 continue
         elif isinstance(raw, str):
-            text, sex, ages, risk, required = raw, "", None, False, False
+            text, sex, ages, risk, required, anchor, effects = raw, "", None, False, False, False, True
         else:
             problems.append(Problem(path, data.line_of(value), f"findings.{value}: expected a sentence or a mapping"))
             continue
@@ -628,7 +639,7 @@ def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[st
             continue
         compiled = _compile(str(text), where, problems)
         if compiled is not None:
-            out[" ".join(str(value).split())] = Finding(compiled, sex, ages, risk, required)
+            out[" ".join(str(value).split())] = Finding(compiled, sex, ages, risk, required, anchor, effects)
     return out
 
 
@@ -644,6 +655,8 @@ def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Probl
     same_value = r.get("same_value", bool, default=False)
     ages = _age_range(r, "ages")
     section = r.text("section")
+    excluded = r.texts("except")
+    see = r.texts("see")
     texts = {key: r.get(key, str, required=True, default="") for key in ("has", "lacks")}
     r.finish()
     for attr in attributes:
@@ -651,10 +664,13 @@ def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Probl
             r.problem("attribute", f"unknown attribute '{attr}'")
         elif not deck.attributes[attr].closed:
             r.problem("attribute", f"'{attr}' is open, so a drug without a value is not provably without it")
+    for attr in see:
+        if attr not in deck.attributes:
+            r.problem("see", f"unknown attribute '{attr}'")
     compiled = {key: _compile(text, (path, raw.line_of(key), where, key), problems) for key, text in texts.items()}
     if len(problems) > before or compiled["has"] is None or compiled["lacks"] is None:
         return None
-    return Clue(attributes, holds, compiled["has"], compiled["lacks"], same_value, ages, section)
+    return Clue(attributes, holds, compiled["has"], compiled["lacks"], same_value, ages, section, excluded, see)
 
 
 def _read_vignette(
