@@ -430,7 +430,7 @@ class _Maker:
             ctx=ctx,
             options=options,
             clues=[fact],
-            cited=[*([condition] if condition else []), *cited],
+            cited=cited,  # the story's condition is context: not cited
             subject=drug.subject,
             drugs=[drug.subject],
         )
@@ -530,7 +530,7 @@ class _Maker:
             ctx=ctx,
             options=options,
             clues=combo,
-            cited=[*([condition] if condition else []), *cited],
+            cited=cited,  # the story's condition is context: not cited
             subject=drug.subject,
             drugs=[drug.subject],
         )
