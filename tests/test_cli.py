@@ -126,8 +126,8 @@ def test_export_json_shape_and_determinism(tmp_path: Path) -> None:
         "rationales",
     }
     for item in items:
-        assert set(item) == keys  # vignettes add clues and option_refs (none in the bundled bank yet)
-        if item["kind"] in ("mcq", "tf"):
+        assert set(item) == (keys | {"clues", "option_refs"} if item["kind"] == "vignette" else keys)
+        if item["kind"] in ("mcq", "tf", "vignette"):
             assert item["options"][item["answer_index"]] == item["answer"]
         else:
             assert item["options"] == [] and item["answer_index"] is None and item["answer"] in item["accepted"]

@@ -454,7 +454,7 @@ def play(
     \b
     Example:
       snri-quiz play --count 5 --topic brand_names
-      printf 't\\nf\\n' | snri-quiz play --mode tf --count 2 --seed 1 --cram
+      printf 'f\\nt\\n' | snri-quiz play --mode tf --count 2 --seed 1 --cram
     """
     from .content import load_content
     from .play import quiz
