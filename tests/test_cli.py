@@ -313,3 +313,17 @@ def test_export_passes_one_job_and_one_selection(monkeypatch: pytest.MonkeyPatch
     assert selection == Selection(mode=Mode.MCQ, levels=(Level.RECALL,), seed=7, count=4)
     code, _, err = run("export", "--format", "md")  # one stream: the key is appended
     assert seen[-1][0].key == KeyPlacement.APPENDED and seen[-1][0].output is None
+
+
+def test_build_takes_the_shared_selection(deck_copy: Path, tmp_path: Path, content: Content) -> None:
+    """`build --level application` writes the vignettes only, and a partial build retires nothing."""
+    lock = (deck_copy / "anki-lock.json").read_text()
+    code, out, err = run("build", "--deck", str(deck_copy), "--level", "application", "-o", str(tmp_path / "v"))
+    assert code == 0, err
+    vignettes = [q for q in content.bank if q.level == "application"]
+    assert f"({len(vignettes)} notes, {len(vignettes)} cards)" in out
+    assert "retired" not in out and (deck_copy / "anki-lock.json").read_text() == lock
+    code, out, err = run("build", "--deck", str(deck_copy), "--mode", "tf", "-o", str(tmp_path / "t"))
+    assert code == 0 and f"({sum(q.kind == 'tf' for q in content.bank)} notes" in out
+    code, _, err = run("build", "--seed", "3")
+    assert code == 2 and "No such option" in err

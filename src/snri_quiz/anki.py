@@ -39,7 +39,8 @@ from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
 from .files import scratch_file, staged, write_atomic
 from .kinds import QuestionKind
-from .questions import BLANK, Question, filter_questions, lettered_answer
+from .questions import BLANK, Question, lettered_answer
+from .selection import Selection
 
 LOCK_NAME = "anki-lock.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -755,31 +756,29 @@ def build_package(
     content: Content,
     out_dir: Path | None,
     *,
-    topics: Iterable[str] = (),
-    drugs: Iterable[str] = (),
+    selection: Selection | None = None,
     stream: IO[bytes] | None = None,
 ) -> BuildResult:
     """Write `<out_dir>/<deck name>.apkg` (or, when `out_dir` is None, the package to
-    `stream`) and update the deck's lock file, all or nothing; return counts.
+    `stream`) and update the deck's lock file, all or nothing; return counts. A `selection`
+    (mode, topics, drugs, levels) builds part of the deck; only a full build retires notes.
 
     `out_dir` may be missing if its parent exists: it is created when the build succeeds.
     """
     with paused_gc():
-        return _build_package(content, out_dir, topics=topics, drugs=drugs, stream=stream)
+        return _build_package(content, out_dir, selection=selection or Selection(), stream=stream)
 
 
 def _build_package(
     content: Content,
     out_dir: Path | None,
     *,
-    topics: Iterable[str] = (),
-    drugs: Iterable[str] = (),
+    selection: Selection,
     stream: IO[bytes] | None = None,
 ) -> BuildResult:
     deck = content.deck
-    topics, drugs = tuple(topics), tuple(drugs)
     now = _now()
-    questions = filter_questions(content.bank, deck, topics=topics, drugs=drugs)
+    questions = selection.matching(content.bank, deck)
     sources_cache: dict[tuple[str, ...], str] = {}
     specs = [note_spec(deck, q, sources_cache) for q in questions]
     file_name = package_file_name(deck.name)
@@ -787,7 +786,7 @@ def _build_package(
 
     lock_path = deck.path / LOCK_NAME
     lock = _read_lock(lock_path)
-    full = not topics and not drugs
+    full = selection == Selection()
     old_notes = {g: dict(v) for g, v in lock["notes"].items() if isinstance(v, dict)}
     old_facts = lock.get("facts") if isinstance(lock.get("facts"), dict) else None
     changed = 0

@@ -83,9 +83,10 @@ def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def selection_options(*, count: int | None, seed: int | None, ids: bool) -> Callable[..., Any]:
+def selection_options(*, count: int | None, seed: int | None, ids: bool, ordered: bool = True) -> Callable[..., Any]:
     """--mode, --topic, --drug, --level, --seed, --count (and for play --id): which questions, the same
-    for play and every export format. The command receives them as one `selection` argument."""
+    for play, build and every export format (build, unordered, takes no --seed or --count). The
+    command receives them as one `selection` argument."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
@@ -97,8 +98,8 @@ def selection_options(*, count: int | None, seed: int | None, ids: bool) -> Call
                 topics=kwargs.pop("topics"),
                 drugs=kwargs.pop("drugs"),
                 levels=tuple(Level(v) for v in kwargs.pop("levels")),
-                seed=kwargs.pop("seed"),
-                count=kwargs.pop("count"),
+                seed=kwargs.pop("seed", None),
+                count=kwargs.pop("count", None),
                 ids=kwargs.pop("ids", ()),
             )
             return func(*args, **kwargs)
@@ -120,15 +121,18 @@ def selection_options(*, count: int | None, seed: int | None, ids: bool) -> Call
                 multiple=True,
                 help="Only questions of this level (repeatable).",
             ),
-            click.option(
-                "--count",
-                type=int,
-                default=count,
-                show_default=count is not None,
-                help="How many questions" + (" (default: all)." if count is None else "."),
-            ),
         ]
-        if seed is None:
+        if ordered:
+            options.append(
+                click.option(
+                    "--count",
+                    type=int,
+                    default=count,
+                    show_default=count is not None,
+                    help="How many questions" + (" (default: all)." if count is None else "."),
+                )
+            )
+        if ordered and seed is None:
             options.append(
                 click.option(
                     "--seed",
@@ -137,7 +141,7 @@ def selection_options(*, count: int | None, seed: int | None, ids: bool) -> Call
                     help="Ask exactly the set `export --seed S` gives, instead of due-first order.",
                 )
             )
-        else:
+        elif ordered:
             options.append(
                 click.option(
                     "--seed", type=int, default=seed, show_default=True, help="Seed for question and option order."
@@ -381,11 +385,8 @@ def export(
     show_default=True,
     help="Folder to write the .apkg into (created if missing, when its parent exists); - for standard output.",
 )
-@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
-@click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
-def build(
-    deck: Path | None, templates: Path | None, out_dir: Path, topics: tuple[str, ...], drugs: tuple[str, ...]
-) -> None:
+@selection_options(count=None, seed=None, ids=False, ordered=False)
+def build(deck: Path | None, templates: Path | None, out_dir: Path, selection: Selection) -> None:
     """Build the Anki deck (.apkg) to import, and re-import after every update.
 
     Notes keep their identity across builds, so re-importing updates cards in
@@ -395,6 +396,7 @@ def build(
     Example:
       snri-quiz build -o dist
       snri-quiz build --topic brand_names --drug duloxetine -o dist
+      snri-quiz build --level application -o dist/vignettes
       snri-quiz build -o - > SNRIs.apkg
     """
     from pathlib import Path
@@ -410,7 +412,7 @@ def build(
     if stream is None:
         output_folder(Path(out_dir))  # a bad -o fails before the work, not after
     content = load_content(deck, templates)
-    result = build_package(content, None if to_stdout else Path(out_dir), topics=topics, drugs=drugs, stream=stream)
+    result = build_package(content, None if to_stdout else Path(out_dir), selection=selection, stream=stream)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     where = "standard output" if to_stdout else str(result.path)
