@@ -40,7 +40,8 @@ from snri_quiz.export import (
     to_quizlet,
 )
 from snri_quiz.kinds import ExportFormat
-from snri_quiz.questions import Question, select
+from snri_quiz.questions import Question
+from snri_quiz.selection import select
 
 from .conftest import ROOT, replace_in
 from .samples import vignette

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
 from .facts import Deck, Fact, PartialDate, answer_span, normalize
-from .kinds import Level, Mode, QuestionKind
+from .kinds import Level, QuestionKind
 
 if TYPE_CHECKING:
     from .templates import Template
@@ -727,63 +726,6 @@ def _unique(*texts: str) -> tuple[str, ...]:
     for text in texts:
         seen.setdefault(normalize(text), text)
     return tuple(seen.values())
-
-
-def filter_questions(
-    bank: Iterable[Question],
-    deck: Deck,
-    *,
-    mode: str = "mixed",
-    topics: Iterable[str] = (),
-    drugs: Iterable[str] = (),
-    levels: Iterable[str] = (),
-) -> list[Question]:
-    """The bank's questions of these kinds, topics, drugs and levels, in bank order."""
-    topics, drugs, levels = tuple(topics), tuple(d.lower() for d in drugs), tuple(levels)
-    if mode not in tuple(Mode):
-        raise UsageError(f"unknown mode '{mode}' (choose from {', '.join(Mode)})")
-    for level in levels:
-        if level not in tuple(Level):
-            raise UsageError(f"unknown level '{level}' (choose from {', '.join(Level)})")
-    kinds = Mode(mode).kinds
-    for topic in topics:
-        if topic not in deck.topics:
-            raise UsageError(f"unknown topic '{topic}' (choose from {', '.join(deck.topics)})")
-    known = {d.subject for d in deck.drugs}
-    for drug in drugs:
-        if drug not in known:
-            raise UsageError(f"unknown drug '{drug}' (choose from {', '.join(sorted(known))})")
-    return [
-        q
-        for q in bank
-        if q.kind in kinds
-        and (not topics or q.topic in topics)
-        and (not levels or q.level in levels)
-        and (not drugs or any(d in q.drugs for d in drugs))
-    ]
-
-
-def select(
-    bank: Iterable[Question],
-    deck: Deck,
-    *,
-    seed: int = 0,
-    count: int | None = None,
-    mode: str = "mixed",
-    topics: Iterable[str] = (),
-    drugs: Iterable[str] = (),
-    levels: Iterable[str] = (),
-) -> list[Question]:
-    """The questions for one quiz or printout: filtered, shuffled by `seed`, cut to `count`."""
-    pool = filter_questions(bank, deck, mode=mode, topics=topics, drugs=drugs, levels=levels)
-    random.Random(seed).shuffle(pool)
-    if count is not None:
-        if count < 1:
-            raise UsageError("--count must be at least 1")
-        if count > len(pool):
-            raise UsageError(f"--count {count} is more than the {len(pool)} questions available")
-        pool = pool[:count]
-    return pool
 
 
 def unused_facts(deck: Deck, bank: Iterable[Question]) -> list[Fact]:
