@@ -302,7 +302,15 @@ class _Maker:
             options.append((drug.name, drug.subject, self.wrong_reason(drug, givens, fits[drug.subject], refs)))
         reasons = [self.clause(key, g, True) for g in givens]
         reasons = [c for i, c in enumerate(reasons) if not any(o.startswith(c) for o in reasons[i + 1 :])]
+        # what the label does instead of advising against the drug (the dose it gives), in full
+        instead = [
+            f.text
+            for g in givens
+            if not g.holds and g.clue and g.clue.see
+            for f in self.nearest(key, g.clue.see, g.value)
+        ]
         ctx = {**ctx, "answer": key.name, "drug": key.name, "reasons": joined(reasons), "value": givens[0].value}
+        ctx["instead"] = " ".join(instead)
         return self.question(
             qid,
             story=story,
@@ -321,7 +329,7 @@ class _Maker:
         has = satisfied if given.holds else not satisfied
         text = self.render(given.clue.has if has else given.clue.lacks, {"value": given.value, "drug": drug.name})
         scope = next((f.scope for f in self.holding(drug.subject, given) if f.scope), "") if has else ""
-        return f"{text} ({scope})" if scope else text
+        return f"{text}, for {scope} only" if scope else text
 
     def evidence(self, drug: Drug, given: _Given, refs: list[str]) -> str:
         """The citation showing the drug has, or lacks, the clue's value: its own facts of the
