@@ -643,6 +643,28 @@ def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[st
     return out
 
 
+def _check_placement(r: FieldReader, deck: Deck, topic: str, level: str, difficulty: int) -> None:
+    """The fields every template shares: topic, level and difficulty."""
+    if topic and topic not in deck.topics:
+        r.problem("topic", f"unknown topic '{topic}'")
+    if level not in tuple(Level):
+        r.problem("level", f"'{level}' is not one of {', '.join(Level)}")
+    if difficulty not in DIFFICULTIES:
+        r.problem("difficulty", f"{difficulty} is not a whole number from {DIFFICULTIES[0]} to {DIFFICULTIES[-1]}")
+
+
+def _compile_texts(
+    texts: dict[str, str], entry: LineMap, path: str, name: str, problems: list[Problem]
+) -> dict[str, CompiledText]:
+    """Each text field compiled, located at its own line; a field that fails is left out (and reported)."""
+    compiled: dict[str, CompiledText] = {}
+    for key, source in texts.items():
+        text = _compile(source, (path, entry.line_of(key), name, key), problems)
+        if text is not None:
+            compiled[key] = text
+    return compiled
+
+
 def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Problem]) -> Clue | None:
     if not isinstance(raw, LineMap):
         problems.append(Problem(path, None, f"{where}: expected a mapping"))
@@ -711,12 +733,7 @@ def _read_vignette(
     r.finish()
     if ask and ask not in tuple(VignetteAsk):
         r.problem("ask", f"'{ask}' is not one of {', '.join(VignetteAsk)}")
-    if topic and topic not in deck.topics:
-        r.problem("topic", f"unknown topic '{topic}'")
-    if level not in tuple(Level):
-        r.problem("level", f"'{level}' is not one of {', '.join(Level)}")
-    if difficulty not in DIFFICULTIES:
-        r.problem("difficulty", f"{difficulty} is not a whole number from {DIFFICULTIES[0]} to {DIFFICULTIES[-1]}")
+    _check_placement(r, deck, topic, level, difficulty)
     if not 4 <= options <= 5:
         r.problem("options", f"{options}: a vignette offers 4 or 5 options")
     if not 1 <= size <= 4:
@@ -736,11 +753,7 @@ def _read_vignette(
         r.problem("condition", f"unknown attribute '{condition}'")
     if ask == VignetteAsk.VALUE and len(choices) < 3:
         r.problem("choices", "a value vignette needs at least 3 choices besides the answer")
-    compiled: dict[str, CompiledText] = {}
-    for key, source in texts.items():
-        text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
-        if text is not None:
-            compiled[key] = text
+    compiled = _compile_texts(texts, entry, path, str(name), problems)
     settings_compiled = tuple(
         t
         for i, source in enumerate(settings)
@@ -879,17 +892,8 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         r.problem("pool", f"'{pool}' is not one of values, subjects")
     if per not in ("fact", "subject"):
         r.problem("per", f"'{per}' is not one of fact, subject")
-    if topic and topic not in deck.topics:
-        r.problem("topic", f"unknown topic '{topic}'")
-    if level not in tuple(Level):
-        r.problem("level", f"'{level}' is not one of {', '.join(Level)}")
-    if difficulty not in DIFFICULTIES:
-        r.problem("difficulty", f"{difficulty} is not a whole number from {DIFFICULTIES[0]} to {DIFFICULTIES[-1]}")
-    compiled: dict[str, CompiledText] = {}
-    for key, source in texts.items():
-        text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
-        if text is not None:
-            compiled[key] = text
+    _check_placement(r, deck, topic, level, difficulty)
+    compiled = _compile_texts(texts, entry, path, str(name), problems)
     if kind == QuestionKind.CLOZE and "prompt" in compiled:
         used = find_undeclared_variables(_ENV.parse(texts["prompt"]))
         if not used & {"blank", "statement"}:
