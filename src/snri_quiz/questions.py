@@ -727,8 +727,10 @@ def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
 def cite(deck: Deck, facts: Iterable[Fact]) -> str:
     """` [Savella label, 1]`: the first primary source of the facts (else the first source)."""
     refs = [r for f in facts for r in f.sources]
-    primary = [r for r in refs if deck.source(r).primary]
-    return f" [{deck.brief((primary or refs)[0])}]" if refs else ""
+    if not refs:
+        return ""
+    first = next((r for r in refs if deck.source(r).primary), refs[0])
+    return f" [{deck.brief(first)}]"
 
 
 def capitalized(text: str) -> str:
