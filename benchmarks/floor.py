@@ -52,7 +52,26 @@ def main(dump: str, target: str, seconds_file: str) -> None:
             )
             for ordinal in range(note.get("cards", 1)):
                 cards.append(
-                    (next(ids), note_id, deck_id, ordinal, 1_700_000_000, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                    (
+                        next(ids),
+                        note_id,
+                        deck_id,
+                        ordinal,
+                        1_700_000_000,
+                        -1,
+                        0,
+                        0,
+                        position,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        "",
+                    )
                 )
     folder = tempfile.mkdtemp(prefix="snri-floor-")
     db_path = os.path.join(folder, "collection.anki2")

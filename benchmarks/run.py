@@ -126,7 +126,12 @@ def size_run(n: int, work: Path, rounds: int) -> dict[str, object]:
             step("build_warm", [*quiz, "build", "--deck", str(deck), "-o", str(work / f"warm{n}")], warm, note)
         )
         samples["baseline"].append(
-            step("baseline", [PY, str(HERE / "baseline_genanki.py"), str(dump), str(work / f"baseline{n}.apkg")], None, note)
+            step(
+                "baseline",
+                [PY, str(HERE / "baseline_genanki.py"), str(dump), str(work / f"baseline{n}.apkg")],
+                None,
+                note,
+            )
         )
         _, mib = measure([PY, str(HERE / "floor.py"), str(dump), str(work / f"floor{n}.apkg"), str(seconds_file)])
         seconds = float(seconds_file.read_text())

@@ -239,7 +239,9 @@ def test_selection_filters_and_count(content: Content) -> None:
         content.bank, content.deck, seed=1, count=5, mode="mcq", topics=["adverse_effects"], drugs=["duloxetine"]
     )
     assert len(chosen) == 5
-    assert all(q.kind in ("mcq", "vignette") and q.topic == "adverse_effects" and "duloxetine" in q.drugs for q in chosen)
+    assert all(
+        q.kind in ("mcq", "vignette") and q.topic == "adverse_effects" and "duloxetine" in q.drugs for q in chosen
+    )
     with pytest.raises(UsageError, match="more than the"):
         select(content.bank, content.deck, count=10_000)
     with pytest.raises(UsageError, match="unknown topic 'brands'"):
