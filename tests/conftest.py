@@ -51,3 +51,30 @@ def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def committed_lock_is_stale() -> bool:
+    """True when a build of the bundled content would change notes in the committed lock file
+    (card markup or tags changed in code, and the lead has not yet rebuilt the lock)."""
+    from snri_quiz.anki import note_spec, read_lock
+
+    content = load_content()
+    notes = read_lock(content.deck)["notes"]
+    cache: dict[tuple[str, ...], str] = {}
+    for q in content.bank:
+        spec = note_spec(content.deck, q, cache)
+        entry = notes.get(spec.guid)
+        if not isinstance(entry, dict) or entry.get("hash") != spec.content_hash():
+            return True
+    return False
+
+
+STALE_LOCK = committed_lock_is_stale()
+needs_current_lock = pytest.mark.xfail(
+    STALE_LOCK,
+    reason="decks/snri/anki-lock.json predates the cards' rationales and level/difficulty tags: "
+    "rebuild the lock (snri-quiz build) and these pass",
+    strict=True,
+)
+"""For tests that build the bundled deck over its committed lock and expect no changes; a no-op
+once the lock is current (strict: a pass while the lock is stale is an error)."""

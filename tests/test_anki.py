@@ -16,11 +16,12 @@ import pytest
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from click.testing import CliRunner
 
-from snri_quiz.anki import LOCK_NAME, build_package, note_spec
+from snri_quiz.anki import LOCK_NAME, NOTE_TYPES, build_package, guid_of, note_spec, write_package
 from snri_quiz.cli import cli
 from snri_quiz.content import bundled_deck, load_content
 
-from .conftest import ROOT, replace_in
+from .conftest import ROOT, needs_current_lock, replace_in
+from .samples import vignette
 
 TINY = ROOT / "tests" / "data" / "tiny-deck"
 TINY_TEMPLATES = ROOT / "tests" / "data" / "tiny-templates"
@@ -78,6 +79,10 @@ def test_import_counts_render_decks_and_tags(built, collection: Collection) -> N
 
     tags = set(collection.tags.all())
     assert {"snri::drug::duloxetine", "snri::topic::adverse_effects", "snri::kind::mcq"} <= tags
+    assert {"snri::level::recall", "snri::level::understanding", "snri::difficulty::2"} <= tags
+    q = next(q for q in content.bank if q.kind == "tf")
+    note = collection.get_note(collection.find_notes(f'"Statement:{q.prompt}"')[0])
+    assert {f"snri::level::{q.level}", f"snri::difficulty::{q.difficulty}"} <= set(note.tags)
     assert all(" " not in t for t in tags)
     duloxetine = collection.find_notes("tag:snri::drug::duloxetine")
     assert len(duloxetine) == sum("duloxetine" in q.drugs for q in content.bank)
@@ -103,6 +108,86 @@ def test_mcq_card_marks_the_answer_and_cites_sources(built, collection: Collecti
     title = html.escape(content.deck.display(q.sources[0]), quote=False)
     assert f'<a href="{source.url}">{title}</a>' in toggle.group(2)
     assert re.search('<b class="key">' + re.escape(html.escape(q.answer, quote=False)) + "</b>", back, re.I)
+
+
+_MARKED_WHY = r'<li class="(right|wrong)"><span class="mark">(.)</span>([^<]*)<span class="why">(.*?)</span></li>'
+
+
+def test_mcq_back_gives_every_options_rationale(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
+    content, result = built
+    _import(collection, result.path)
+    notes = _by_guid(collection)
+    mcqs = [q for q in content.bank if q.kind == "mcq"]
+    assert mcqs and all(len(q.rationales) == len(q.options) for q in mcqs)
+    for q in mcqs:
+        card = collection.get_note(notes[guid_of(q.id)]).cards()[0]
+        front, back = card.question(), card.answer()
+        assert 'class="why"' not in front
+        whys = re.findall(
+            r'<li class="(?:right|wrong)"><span class="mark">.</span>([^<]*)<span class="why">(.*?)</span></li>', back
+        )
+        assert [html.unescape(option) for option, _ in whys] == list(q.options), q.id
+        for (_, why), option, rationale in zip(whys, q.options, q.rationales, strict=True):
+            # shown under its option, the rationale does not repeat the option's name; its citation stays
+            assert rationale.casefold().startswith(option.casefold() + ": ")
+            rest = rationale[len(option) + 2 :]
+            cite = re.search(r' <span class="cite">(\[[^\]]+\]\.?)</span>$', why)
+            assert cite, rationale  # the citation stays, set apart
+            assert html.unescape(re.sub(r"<[^>]+>", "", why)) == rest[0].upper() + rest[1:]
+
+
+def _vignette_card(deck_copy: Path, tmp_path: Path, collection: Collection, **changes: object):  # type: ignore[no-untyped-def]
+    deck = load_content(deck_copy).deck
+    q = vignette(**changes)
+    spec = note_spec(deck, q)
+    path = write_package(deck, [spec], [1_700_000_000], tmp_path / "v.apkg", 1_700_000_000)
+    _import(collection, path)
+    note = collection.get_note(collection.find_notes("")[0])
+    return q, note
+
+
+def test_vignettes_use_the_multiple_choice_note_type(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+    q, note = _vignette_card(deck_copy, tmp_path, collection)
+    assert note.note_type()["name"] == NOTE_TYPES["mcq"].name  # type: ignore[index]
+    assert {"snri::level::application", "snri::difficulty::4", "snri::kind::vignette"} <= set(note.tags)
+    card = note.cards()[0]
+    front, back = card.question(), card.answer()
+    assert q.prompt in html.unescape(_strip(front)).replace("\u00a0", " ")
+    assert re.findall(r"<li>([^<]*)</li>", front) == list(q.options)
+    marked = re.findall(
+        r'<li class="(right|wrong)"><span class="mark">(.)</span>([^<]*)<span class="why">(.*?)</span></li>', back
+    )
+    assert [m[:3] for m in marked] == [
+        ("right", "\u2713", o) if i == q.answer_index else ("wrong", "\u2717", o) for i, o in enumerate(q.options)
+    ]
+    assert marked[2][3] == (
+        "Correct; avoid when creatinine clearance is below 30 mL/min "
+        '<span class="cite">[Cymbalta label, section 2.6].</span>'
+    )
+    lead_in = "Which SNRI's US label says to avoid it in this patient?"
+    assert (
+        "her creatinine clearance is 24&nbsp;mL/min and she is not on dialysis. She takes metformin and lisinopril, "
+        "and her blood pressure is 132/84&nbsp;mm Hg. Her physician considers an SNRI for both conditions."
+        f'<div class="leadin">{lead_in}</div>'
+    ) in front
+    assert "{{" not in front + back
+
+
+def test_rationales_and_vignette_text_are_escaped(deck_copy: Path, tmp_path: Path, collection: Collection) -> None:
+    bad = "<img src=x onerror=alert(1)> & {{c1::x}}"
+    q, note = _vignette_card(
+        deck_copy,
+        tmp_path,
+        collection,
+        prompt="A patient <script>alert(1)</script> asks. Which?",
+        options=("A<b>", "B & C", "Duloxetine", "D", "E"),
+        rationales=(f"A<b>: {bad} [x].", "B & C: fine [y].", f"Duloxetine: right {bad} [z].", "D [w].", "E [v]."),
+    )
+    back = note.cards()[0].answer()
+    assert "<script>alert" not in back and "<img" not in back and "<b>" not in back
+    assert "A patient &lt;script&gt;alert(1)&lt;/script&gt; asks." in back
+    assert '<span class="why">&lt;img src=x onerror=alert(1)&gt; &amp; {{c1::x}} <span class="cite">[x].</span>' in back
+    assert "B &amp; C" in back
 
 
 def test_true_false_backs_give_a_verdict_and_the_true_fact(built, collection: Collection) -> None:  # type: ignore[no-untyped-def]
@@ -198,6 +283,7 @@ def test_two_builds_are_byte_identical(deck_copy: Path, tmp_path: Path) -> None:
     assert first == second
 
 
+@needs_current_lock
 def test_committed_lock_matches_the_bundled_content(deck_copy: Path, tmp_path: Path) -> None:
     """The lock shipped with the deck is current, so a newcomer's build changes nothing."""
     before = (deck_copy / LOCK_NAME).read_text()
@@ -335,7 +421,7 @@ def test_card_colours_meet_wcag_aa_by_day_and_by_night() -> None:
     pairs = [
         ("fg", "bg"), ("muted", "bg"), ("accent", "bg"), ("right", "right-bg"), ("accent", "right-bg"),
         ("fg", "right-bg"), ("wrong", "bg"), ("wrong", "wrong-bg"), ("warn", "warn-bg"), ("fg", "warn-bg"),
-        ("muted", "note-bg"), ("fg", "note-bg"),
+        ("muted", "note-bg"), ("fg", "note-bg"), ("muted", "right-bg"),
     ]  # fmt: skip
     for block in (day_block, night_block):
         colours = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", block))
@@ -375,6 +461,7 @@ def test_my_notes_show_on_the_back_only_when_filled(built, collection: Collectio
         assert '<div class="mynotes">my own mnemonic</div>' in back, name
 
 
+@needs_current_lock
 def test_build_prints_and_records_what_changed(deck_copy: Path, templates_copy: Path, tmp_path: Path) -> None:
     import json
     import zipfile

@@ -248,6 +248,7 @@ def test_pull_merges_reviews_once_and_play_knows_them(deck_copy: Path, tmp_path:
     assert set(due) == ids
     assert all(when > datetime.now(UTC) for when in due.values())
     from snri_quiz.play import order_for_review
+    from snri_quiz.selection import Selection
 
     topic = [q for q in content.bank if q.topic == "approval_dates"]
     first = order_for_review(
@@ -255,10 +256,7 @@ def test_pull_merges_reviews_once_and_play_knows_them(deck_copy: Path, tmp_path:
         content.deck,
         due,
         datetime.now(UTC),
-        count=len(topic) - 4,
-        mode="mixed",
-        topics=("approval_dates",),
-        drugs=(),
+        Selection(count=len(topic) - 4, topics=("approval_dates",)),
     )
     assert not {q.id for q in first} & ids  # reviewed in Anki yesterday: asked after every new question
 
@@ -394,8 +392,14 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
     assert _dump(path)["types"] == after["types"]
 
 
-def test_release_1_0_0_collections_and_the_apkg(deck_copy: Path, tmp_path: Path) -> None:
+def test_release_1_0_0_collections_and_the_apkg(
+    deck_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What importing the new .apkg over 1.0.0 does with each option (documented in the README)."""
+    # A build made well before the learner's edit below, as in life. Notes whose content is
+    # not in the lock get the build's time; stamped with the current second, Anki's "Always"
+    # import was seen to skip them now and then (a timing-dependent failure).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) - 3600))
     content = load_content(deck_copy)
     apkg = build_package(content, tmp_path / "dist").path
     runs = {

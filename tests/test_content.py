@@ -227,3 +227,21 @@ def test_false_statements_are_explained_with_the_true_fact(content: Content) -> 
             assert normalize(fact.value.human()) in said or str(fact.value.year) in said, (q.id, q.explanation)
         else:
             assert normalize(fact.text) in said, (q.id, q.explanation)
+
+
+def test_every_bundled_template_declares_level_and_difficulty() -> None:
+    """Level and difficulty are an author's estimate per template, never a silent default."""
+    import yaml
+
+    from snri_quiz.content import bundled_templates
+
+    entries = [
+        entry
+        for path in sorted(bundled_templates().glob("*.yaml"))
+        for key in ("templates", "vignettes")
+        for entry in (yaml.safe_load(path.read_text()) or {}).get(key) or []
+    ]
+    assert len(entries) > 40
+    for entry in entries:
+        assert entry.get("difficulty") in range(1, 6), entry["id"]
+        assert entry.get("level") in ("recall", "understanding", "application"), entry["id"]

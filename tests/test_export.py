@@ -25,10 +25,25 @@ from pypdf import PdfReader
 
 from snri_quiz.cli import cli
 from snri_quiz.content import Content, load_content
-from snri_quiz.export import exam_data, gift_escape, make_forms, to_anki_text, to_gift, to_moodle_xml, to_quizlet
+from snri_quiz.export import (
+    TEXT,
+    exam_data,
+    gift_escape,
+    make_forms,
+    to_anki_text,
+    to_gift,
+    to_html,
+    to_json,
+    to_markdown,
+    to_moodle_xml,
+    to_pdf,
+    to_quizlet,
+)
+from snri_quiz.kinds import ExportFormat
 from snri_quiz.questions import Question, select
 
 from .conftest import ROOT, replace_in
+from .samples import vignette
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -227,7 +242,7 @@ def test_moodle_xml_structure(content: Content) -> None:
         assert el.findtext("generalfeedback/text")
         answers = el.findall("answer")
         if qtype == "multichoice":
-            assert el.findtext("single") == "true" and len(answers) == 4
+            assert el.findtext("single") == "true" and len(answers) == len(source.options) in (4, 5)
             assert [a.get("fraction") for a in answers].count("100") == 1
             right = next(a for a in answers if a.get("fraction") == "100")
             assert right.findtext("text") == html.escape(source.answer, quote=False)
@@ -236,7 +251,8 @@ def test_moodle_xml_structure(content: Content) -> None:
             assert next(a for a in answers if a.get("fraction") == "100").findtext("text") == source.answer.lower()
         else:
             assert qtype == "shortanswer" and {a.findtext("text") for a in answers} == set(source.accepted)
-        assert {t.findtext("text") for t in el.findall("tags/tag")} == set(source.tags)
+        tags = {t.findtext("text") for t in el.findall("tags/tag")}
+        assert tags == {*source.tags, f"level:{source.level}", f"difficulty:{source.difficulty}"}
     assert types == {"multichoice", "truefalse", "shortanswer"}
     assert any(q.findtext("category/text", "").startswith("$course$/SNRIs/") for q in root)
 
@@ -248,7 +264,13 @@ def test_gift_output() -> None:
     blocks = [b for b in out.split("\n\n") if b.startswith("//")]
     assert len(blocks) == 30
     for block in blocks:
-        body = block.split("\n", 1)[1]
+        comments, body = block.split("\n::", 1)
+        assert re.fullmatch(
+            r"// q[0-9a-f]+ \(.*\)\n// level: (recall|understanding|application), difficulty: [1-5]\n"
+            r"// \[tag:level:\1\] \[tag:difficulty:[1-5]\]",
+            comments,
+        ), comments
+        body = "::" + body
         assert body.startswith("::q")
         assert re.search(r"(?<!\\)\{.*(?<!\\)\}$", body, re.S)
 
@@ -282,7 +304,8 @@ def test_anki_text_round_trips_through_csv(fmt: str, delimiter: str, content: Co
         )
     )
     assert rows == expected and all(len(r) == 4 for r in rows)
-    assert all(r[3].split() == list(q.tags) for r, q in zip(rows, chosen, strict=True))
+    for row, q in zip(rows, chosen, strict=True):
+        assert row[3].split() == [*q.tags, f"snri::level::{q.level}", f"snri::difficulty::{q.difficulty}"]
 
 
 def test_quizlet_two_columns() -> None:
@@ -539,3 +562,160 @@ def test_every_format_of_the_choice_has_one_renderer() -> None:
     assert all(f.printable == (f in export.PRINTABLE) for f in ExportFormat)
     code, out, _ = run("export", "--help")
     assert all(f.value in out for f in ExportFormat)
+
+
+# -- levels, difficulties, rationales and vignettes ----------------------------------------
+
+
+def test_json_export_round_trips_level_difficulty_and_rationales(content: Content) -> None:
+    records = exported("--count", "40", "--seed", "6")
+    seeded = load_content(seed=6)
+    chosen = select(seeded.bank, seeded.deck, seed=6, count=40)
+    assert [r["id"] for r in records] == [q.id for q in chosen]
+    assert {r["kind"] for r in records} >= {"mcq", "tf"}
+    for record, q in zip(records, chosen, strict=True):
+        assert record["level"] == str(q.level) and record["level"] in ("recall", "understanding", "application")
+        assert record["difficulty"] == q.difficulty and isinstance(record["difficulty"], int)
+        assert record["rationales"] == list(q.rationales)
+        if record["kind"] == "mcq":
+            assert len(record["rationales"]) == len(record["options"]) == 4
+        if record["kind"] != "vignette":
+            assert "clues" not in record and "option_refs" not in record  # vignettes only
+        else:
+            assert record["clues"] == list(q.clues) and record["option_refs"] == list(q.option_refs)
+
+
+def test_json_export_of_a_vignette_gives_clues_and_option_refs() -> None:
+    q = vignette()
+    (record,) = json.loads(to_json([q]))
+    assert record["kind"] == "vignette" and record["level"] == "application" and record["difficulty"] == 4
+    assert record["options"] == list(q.options) and record["answer_index"] == 2
+    assert record["rationales"] == list(q.rationales) and len(record["rationales"]) == 5
+    assert record["clues"] == ["duloxetine.renal", "duloxetine.indication-dpnp"]
+    assert record["option_refs"] == list(q.option_refs)
+    rebuilt = Question(**{**record, **{k: tuple(v) for k, v in record.items() if isinstance(v, list)}},
+                       template=q.template, facts=q.facts, drugs=q.drugs, tags=q.tags)  # fmt: skip
+    assert rebuilt == q
+
+
+def test_forms_keep_each_rationale_with_its_option(content: Content) -> None:
+    qs = [vignette(), *(q for q in content.bank if q.kind == "mcq")][:12]
+    forms = make_forms(qs, 4, seed=3)
+    moved = 0
+    for form in forms:
+        for q in form.questions:
+            assert q.options[q.answer_index or 0] == q.answer
+            for option, rationale in zip(q.options, q.rationales, strict=True):
+                assert rationale.casefold().startswith(option.casefold() + ":")
+            if q.kind == "vignette":
+                assert q.option_refs == q.options
+            original = next(o for o in qs if o.id == q.id)
+            moved += q.options != original.options
+    assert moved  # the later forms did reorder options
+
+
+def test_every_format_exports_a_vignette_like_multiple_choice(content: Content) -> None:
+    q = vignette()
+    deck = content.deck
+    outputs = {fmt: TEXT[fmt](deck, [q]) for fmt in TEXT}
+    assert set(outputs) == set(ExportFormat) - {f for f in ExportFormat if f.printable}
+
+    root = ET.fromstring(outputs[ExportFormat.MOODLE])
+    (el,) = [x for x in root if x.get("type") != "category"]
+    assert el.get("type") == "multichoice" and el.findtext("single") == "true"
+    answers = el.findall("answer")
+    assert [a.findtext("text") for a in answers] == list(q.options)
+    assert [a.get("fraction") for a in answers] == ["0", "0", "100", "0", "0"]
+    assert [a.findtext("feedback/text") for a in answers] == list(q.rationales)
+    assert all(a.find("feedback").get("format") == "html" for a in answers)
+    assert el.findtext("penalty") == "0.2500000"  # 1/(n-1) with five options
+    assert {"level:application", "difficulty:4"} <= {t.findtext("text") for t in el.findall("tags/tag")}
+
+    gift = outputs[ExportFormat.GIFT]
+    assert "\n// level: application, difficulty: 4\n// [tag:level:application] [tag:difficulty:4]\n::" in gift
+    body = gift.split("{", 1)[1].rsplit("}", 1)[0]
+    answers_part, general = body.split(" ####")
+    pairs = re.findall(r"([=~])((?:\\.|[^\\#~=])*) #((?:\\.|[^\\#~=])*)", answers_part)
+    assert [(mark, _gift_unescape(o).strip(), _gift_unescape(r).strip()) for mark, o, r in pairs] == [
+        ("=" if i == 2 else "~", o, r) for i, (o, r) in enumerate(zip(q.options, q.rationales, strict=True))
+    ]
+    assert _gift_unescape(general) == q.explanation
+
+    for fmt, delimiter in ((ExportFormat.CSV, ","), (ExportFormat.TSV, "\t")):
+        (row,) = list(csv.reader(io.StringIO(outputs[fmt].split("#tags column:4\n")[1]), delimiter=delimiter))
+        assert re.findall(r"<li>([^<]*)</li>", row[1]) == list(q.options)
+        assert row[2].startswith('<b>C. Duloxetine</b><ol type="A">')
+        assert re.findall(r"<li>(?:<b>)?([^<]*)", row[2]) == [html.escape(r, quote=False) for r in q.rationales]
+        assert "<li><b>Duloxetine: correct;" in row[2]
+        assert {"snri::level::application", "snri::difficulty::4", "snri::kind::vignette"} <= set(row[3].split())
+
+    (line,) = outputs[ExportFormat.QUIZLET].splitlines()
+    term, definition = line.split("\t")
+    assert term.endswith("(A) Venlafaxine (B) Desvenlafaxine (C) Duloxetine (D) Levomilnacipran (E) Milnacipran")
+    assert definition == "C. Duloxetine"  # two columns, as before: the answer only
+
+
+def test_printable_keys_give_every_options_rationale(content: Content, tmp_path: Path) -> None:
+    mcq = next(q for q in content.bank if q.kind == "mcq")
+    tf = next(q for q in content.bank if q.kind == "tf")
+    data = exam_data(content.deck, make_forms([vignette(), mcq, tf], 1, seed=1), "Key check")
+    lines = [f"{'ABCDE'[i]}. {r}" for i, r in enumerate(vignette().rationales)]
+
+    md = to_markdown(data, paper=False)
+    entry = md.split("\n1. ", 1)[1].split("\n2. ", 1)[0]
+    md_lines = [line.strip() for line in entry.splitlines()[1:] if not line.strip().startswith("- Source:")]
+    expected = [f"- **{x}**" if x.startswith("C.") else f"- {x}" for x in lines]
+    assert md_lines == [x.replace("[", "\\[").replace("]", "\\]") for x in expected]
+    assert md.count("\n    - ") == len(lines) + len(mcq.options) + sum(
+        len(q.sources) for q in (vignette(), mcq, tf)
+    )  # rationales for lettered items only (none for true/false)
+
+    page = to_html(data, paper=False)
+    whys = re.findall(r'<ul class="why">(.*?)</ul>', page)
+    assert len(whys) == 2
+    items = re.findall(r'<li( class="right")?>([^<]*)</li>', whys[0])
+    assert [(bool(right), html.unescape(text)) for right, text in items] == [
+        (i == 2, line) for i, line in enumerate(lines)
+    ]
+
+    pdf = tmp_path / "key.pdf"
+    pdf.write_bytes(to_pdf(data, paper=False))
+    text = " ".join(_pages(pdf))
+    for line in lines:
+        assert squash(line) in text
+    assert text.index(squash(lines[-1])) < text.index(squash(mcq.rationales[0]))
+
+
+def test_several_forms_give_rationales_without_letters(content: Content) -> None:
+    qs = [vignette(), *(q for q in content.bank if q.kind == "mcq")][:3]
+    data = exam_data(content.deck, make_forms(qs, 2, seed=1), "Two forms")
+    first = data["rationales"][0]["why"]
+    assert [w["text"] for w in first] == list(vignette().rationales) and {w["letter"] for w in first} == {""}
+    for form in data["forms"]:  # each form's key letters its own option order
+        for entry, q in zip(form["key"], form["questions"], strict=True):
+            assert [w["letter"] for w in entry["why"]] == list("ABCDE"[: len(q["options"])])
+            assert [w["right"] for w in entry["why"]].count(True) == 1
+
+
+HOSTILE_RATIONALE = "Venlafaxine: <script>alert(1)</script> & {=~#:} =x ~y \\ ]] [tag:z] \x0b"
+
+
+def test_hostile_rationales_are_escaped_in_every_format(content: Content) -> None:
+    q = vignette(rationales=(HOSTILE_RATIONALE, *vignette().rationales[1:]))
+    deck = content.deck
+    root = ET.fromstring(to_moodle_xml(deck, [q]))  # well-formed despite the vertical tab
+    feedback = [a.findtext("feedback/text") for a in root.iter("answer")][0]
+    assert feedback == html.escape(HOSTILE_RATIONALE.replace("\x0b", ""), quote=False)
+
+    gift = to_gift(deck, [q])
+    answer = re.search(r"~Venlafaxine #((?:\\.|[^\\#~=])*) [~=]", gift)
+    assert answer, gift
+    assert _gift_unescape(answer.group(1)) == html.escape(" ".join(HOSTILE_RATIONALE.split()), quote=False)
+
+    for fmt in (ExportFormat.CSV, ExportFormat.TSV):
+        assert "<script>" not in TEXT[fmt](deck, [q]) and "&lt;script&gt;" in TEXT[fmt](deck, [q])
+    data = exam_data(deck, make_forms([q], 1, seed=1), "Hostile")
+    page = to_html(data, paper=False)
+    assert "<script>" not in page and "A. Venlafaxine: &lt;script&gt;alert(1)&lt;/script&gt; &amp;" in page
+    md = to_markdown(data, paper=False)
+    assert "\\<script\\>" in md and "\\{=\\~\\#:\\}" in md

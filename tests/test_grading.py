@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from snri_quiz.content import Content
 from snri_quiz.grading import (
     MAX_RESPONSE,
     Lexicon,
+    Name,
     allowed_typos,
     answer_type_of,
     edit_distance,
@@ -303,3 +305,20 @@ def test_grading_a_near_miss_among_many_names_is_fast() -> None:
     for _ in range(10):
         assert grade_typed("venlafaxin", ["venlafaxine"], lexicon).correct
     assert (time.perf_counter() - start) / 10 < 0.05
+
+
+def test_brand_names_come_from_the_decks_brand_attributes(tmp_path: Path) -> None:
+    import shutil
+
+    from snri_quiz.facts import load_deck
+
+    tiny = Path(__file__).parent / "data" / "tiny-deck"
+    deck = load_deck(tiny)
+    assert deck.brand_attributes == ("brand_names_us",)
+    assert Lexicon(deck).names[squash("Alphax")] == Name("alpha", True)
+    shutil.copytree(tiny, tmp_path / "deck")
+    manifest = tmp_path / "deck" / "deck.yaml"
+    manifest.write_text(manifest.read_text().replace("brand_attributes: [brand_names_us]\n", ""))
+    plain = load_deck(tmp_path / "deck")
+    assert plain.brand_attributes == ()
+    assert squash("Alphax") not in Lexicon(plain).names

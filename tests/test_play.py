@@ -16,7 +16,8 @@ from typing import Any
 import pexpect
 import pytest
 
-LETTERS = "ABCD"
+from snri_quiz.kinds import QuestionKind
+from snri_quiz.questions import LETTERS
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
@@ -54,7 +55,7 @@ def exported(home: Path, *args: str) -> list[dict[str, Any]]:
 
 
 def right(q: dict[str, Any]) -> str:
-    if q["kind"] in ("mcq", "vignette"):
+    if QuestionKind(q["kind"]).lettered:
         return LETTERS[q["answer_index"]]
     if q["kind"] == "tf":
         return q["answer"][0].lower()
@@ -62,7 +63,7 @@ def right(q: dict[str, Any]) -> str:
 
 
 def wrong(q: dict[str, Any]) -> str:
-    if q["kind"] in ("mcq", "vignette"):
+    if QuestionKind(q["kind"]).lettered:
         return LETTERS[(q["answer_index"] + 1) % len(q["options"])]
     if q["kind"] == "tf":
         return "f" if q["answer"] == "True" else "t"
@@ -333,6 +334,24 @@ def test_pty_uses_colour_unless_no_color(tmp_path: Path) -> None:
     plain.sendline("q")
     plain.expect(pexpect.EOF)
     plain.close()
+
+
+def test_pty_feedback_ticks_the_right_options_rationale(tmp_path: Path) -> None:
+    (q,) = exported(tmp_path, "--seed", "7", "--count", "1", "--mode", "mcq")
+    child = spawn(tmp_path, "--seed", "7", "--count", "1", "--mode", "mcq", "--no-again", color=True)
+    child.expect_exact("> ")
+    child.sendline(wrong(q))
+    child.expect_exact("Wrong.")
+    first = (q["answer_index"] + 1) % len(q["options"])
+    for i in sorted((first, q["answer_index"])):  # every option's rationale, in letter order, the right one ticked
+        mark = "\u2713 " if i == q["answer_index"] else "  "
+        child.expect_exact(f"{mark}{LETTERS[i]}. {q['rationales'][i][:20]}")
+    child.expect_exact("(Enter to go on")
+    child.sendline("")
+    child.expect_exact("Score: 0/1 (0%)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
 
 
 def _cli_bytes(home: Path, *args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:

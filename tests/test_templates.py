@@ -65,6 +65,22 @@ def test_bundled_templates_take_the_fast_path_and_generate_the_same(tmp_path: Pa
     assert generate(content.deck, loaded) == content.bank
 
 
+def test_kinds_asks_and_levels_are_the_enums() -> None:
+    from snri_quiz.kinds import Ask, Level, QuestionKind, VignetteAsk
+
+    content = load_content()
+    loaded = load_templates(bundled_templates(), content.deck)
+    assert templates.ASKS == tuple(Ask)
+    assert set(templates.KINDS) <= set(QuestionKind)
+    facts = [t for t in loaded if t.vignette is None]
+    vignettes = [t for t in loaded if t.vignette is not None]
+    assert all(type(t.kind) is QuestionKind and type(t.ask) is Ask and type(t.level) is Level for t in facts)
+    assert all(t.kind is QuestionKind.VIGNETTE and type(t.ask) is VignetteAsk for t in vignettes)
+    # every ask the enums declare is used by some bundled template, and every kind a template may make
+    assert {t.ask for t in facts} == set(Ask) and {t.ask for t in vignettes} == set(VignetteAsk)
+    assert {t.kind for t in facts} == set(templates.KINDS)
+
+
 FAST_TEXTS = [
     "{{ drug }} and {{ value }}",
     "{{ drug|lower }}: {{ fact.scope }}{% if fact.scope %} ({{ fact.scope|capitalize }}){% endif %}",

@@ -167,6 +167,7 @@ TINY_ATTRIBUTES = """
   signs_feverish: {type: text, closed: true, topic: mechanism, label: feverish syndrome}
   signs_coughy: {type: text, closed: true, topic: mechanism, label: coughy syndrome}
   signs_achy: {type: text, closed: true, topic: mechanism, label: achy syndrome}
+  signs_itchy: {type: text, closed: true, topic: mechanism, label: itchy syndrome}
 """
 TINY_DRUG_FACTS = {
     "alpha": "  - {id: washout, attribute: washout_days, value: 5, sources: [label]}\n",
@@ -174,17 +175,27 @@ TINY_DRUG_FACTS = {
     "gamma": "  - {id: avoid-kidney, attribute: avoid_in, value: kidney failure, sources: [label]}\n"
     "  - {id: washout, attribute: washout_days, value: 14, sources: [label]}\n",
 }
-SIGNS = {"rashy": ["rash", "fever"], "feverish": ["fever", "cough"], "coughy": ["cough", "ache"], "achy": ["ache"]}
+SIGNS = {
+    "rashy": ["rash", "fever"],
+    "feverish": ["fever", "chills"],
+    "coughy": ["cough", "wheeze"],
+    "achy": ["ache", "stiffness"],
+    "itchy": ["itch"],
+}
 TINY_VIGNETTES = """
 findings:
   depression: "{{ They }} has depression."
   fibromyalgia: "{{ They }} has fibromyalgia."
   anxiety: "{{ They }} has anxiety."
   kidney failure: "{{ Their }} kidneys have failed."
-  rash: "{{ They }} has a rash."
-  fever: "{{ They }} has a fever."
-  cough: "{{ They }} coughs."
-  ache: "{{ They }} aches."
+  rash: {text: "{{ They }} has a rash.", anchor: true}
+  fever: {text: "{{ They }} has a fever.", anchor: true}
+  chills: {text: "{{ They }} has chills.", anchor: true}
+  cough: {text: "{{ They }} coughs.", anchor: true}
+  wheeze: {text: "{{ They }} wheezes.", anchor: true}
+  ache: {text: "{{ They }} aches.", anchor: true}
+  stiffness: {text: "{{ They }} is stiff.", anchor: true}
+  itch: {text: "{{ They }} itches.", anchor: true}
 vignettes:
   - id: v-drug
     ask: drug
@@ -208,7 +219,7 @@ vignettes:
     explanation: "{{ answer }}."
   - id: v-effect
     ask: effect
-    attribute: [signs_rashy, signs_feverish, signs_coughy, signs_achy]
+    attribute: [signs_rashy, signs_feverish, signs_coughy, signs_achy, signs_itchy]
     topic: mechanism
     clues_per_question: 2
     options: 4
@@ -244,14 +255,14 @@ def test_tiny_deck_vignettes_are_proved_and_skips_counted(tiny: tuple[Path, Path
     deck_dir, templates_dir = tiny
     items = vignettes_of(deck_dir, templates_dir)
     kb = Knowledge(deck_dir)
-    by_template = Counter(q["template"] for q in items)
-    assert [prove(q, kb) for q in items].count("drug") == by_template["v-drug"]
+    shapes = [prove(q, kb) for q in items]
     # fibromyalgia -> beta, anxiety -> delta alone; depression + kidney failure -> alpha
-    drug_answers = sorted(q["answer"] for q in items if q["template"] == "v-drug")
+    drug_answers = sorted(q["answer"] for q, shape in zip(items, shapes, strict=True) if shape == "drug")
     assert drug_answers == ["Alpha", "Beta", "Delta"]
-    assert by_template["v-value"] == 3  # alpha, beta, gamma; delta has no washout fact
-    # rash+fever is rashy alone; fever+cough is feverish alone; cough+ache is coughy alone
-    assert sorted(q["answer"] for q in items if q["template"] == "v-effect") == [
+    assert shapes.count("value") == 3  # alpha, beta, gamma; delta has no washout fact
+    # each pair of an effect's signs is that effect's alone; itchy has one sign, so no pair
+    assert sorted(q["answer"] for q, shape in zip(items, shapes, strict=True) if shape == "effect") == [
+        "Achy syndrome",
         "Coughy syndrome",
         "Feverish syndrome",
         "Rashy syndrome",
@@ -280,7 +291,11 @@ def test_a_stem_that_names_a_drug_is_a_template_problem(tiny: tuple[Path, Path])
         ("options: 4\n    stem", "options: 7\n    stem", "7: a vignette offers 4 or 5 options"),
         ('choices: ["2", "5", "7", "14", "21"]', 'choices: ["2"]', "needs at least 3 choices"),
         ("clues_per_question: 2", "clues_per_question: 9", "9: a stem shows 1 to 4 findings"),
-        ('  fever: "{{ They }} has a fever."', "  fever: [1]", "findings.fever: expected a sentence or a mapping"),
+        (
+            '  fever: {text: "{{ They }} has a fever.", anchor: true}',
+            "  fever: [1]",
+            "findings.fever: expected a sentence or a mapping",
+        ),
     ],
 )
 def test_broken_vignette_templates_are_located(tiny: tuple[Path, Path], old: str, new: str, message: str) -> None:

@@ -27,6 +27,9 @@ WIDTHS = {"phone": 360, "desktop": 900}
 MODES = ("day", "night")
 README_SHOTS = {
     "mcq-back-phone-day",
+    "vignette-front-phone-day",
+    "vignette-back-phone-night",
+    "vignette-back-desktop-day",
     "tf-false-back-phone-night",
     "cloze-back-phone-day",
     "typed-back-phone-night",
@@ -54,12 +57,31 @@ def samples(col: object) -> list[tuple[str, int]]:
 
     return [
         ("mcq", first("multiple choice", '"Question:Fetzima is a US brand name*"')),
+        ("vignette", first("multiple choice", "tag:snri::kind::vignette")),
         ("tf-false", first("true or false", 'Answer:False "Statement:After stopping venlafaxine*"')),
         ("tf-true", first("true or false", "Answer:True")),
         ("cloze", first("cloze", '"Explanation:*Caution*"')),
         ("typed", first("type the answer", '"Explanation:*Also accepted*"')),
         ("reverse", first("basic and reversed", "card:1")),
     ]
+
+
+def vignette_package(deck: object, path: Path) -> Path:
+    """A package of one vignette: the bank's first, else the hand-made case of tests/samples.py."""
+    from snri_quiz.anki import note_spec, write_package
+    from snri_quiz.content import load_content
+    from snri_quiz.facts import Deck
+
+    assert isinstance(deck, Deck)
+    found = [q for q in load_content(deck.path).bank if q.kind == "vignette"]
+    if found:
+        q = found[0]
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.samples import vignette
+
+        q = vignette()
+    return write_package(deck, [note_spec(deck, q)], [1_700_000_000], path, 1_700_000_000)
 
 
 def page(body: str, night: bool, width: int) -> str:
@@ -132,11 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(bundled_deck(), deck)
         content = load_content(deck)
         result = build_package(content, tmp_path / "dist")
+        case = vignette_package(content.deck, tmp_path / "vignette.apkg")
         (tmp_path / "col").mkdir()
         col = Collection(str(tmp_path / "col" / "collection.anki2"))
         try:
-            request = ImportAnkiPackageRequest(package_path=str(result.path), options=ImportAnkiPackageOptions())
-            col.import_anki_package(request)
+            for package in (result.path, case):
+                request = ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions())
+                col.import_anki_package(request)
             rendered: list[tuple[str, str, str]] = []
             for name, card_id in samples(col):
                 card = col.get_card(card_id)

@@ -38,7 +38,9 @@ from .content import Content, paused_gc
 from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
 from .files import scratch_file, staged, write_atomic
-from .questions import BLANK, Question, filter_questions, lettered_answer
+from .kinds import QuestionKind
+from .questions import BLANK, Question, lettered_answer
+from .selection import Selection
 
 LOCK_NAME = "anki-lock.json"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -66,7 +68,9 @@ ol.options li.wrong { color: var(--muted); }
 .mark { display: inline-block; min-width: 1.2em; font-weight: 700; }
 li.right .mark { color: var(--right); }
 li.wrong .mark { color: var(--wrong); }
-.why { display: block; font-size: 0.85em; font-weight: 400; color: var(--fg); }
+.why { display: block; font-size: 0.85em; font-weight: 400; color: var(--fg); margin-left: 1.4em; }
+.why .cite { color: var(--muted); }
+.leadin { margin-top: 0.5em; font-weight: 600; }
 .verdict { display: inline-block; font-weight: 700; padding: 0.1em 0.6em; border-radius: 6px; }
 .verdict.is-True { color: var(--right); background: var(--right-bg); }
 .verdict.is-True::before { content: "\\2713\\00a0"; }
@@ -392,10 +396,56 @@ def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str
             continue
         right = index == q.answer_index
         mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
-        why = reasons[index] if index < len(reasons) else ""
-        why_html = f'<span class="why">{_e(why)}</span>' if why else ""
+        why_html = _why_html(option, reasons[index]) if index < len(reasons) and reasons[index] else ""
         items.append(f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}{why_html}</li>')
     return '<ol class="options">' + "".join(items) + "</ol>"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _why_html(option: str, rationale: str) -> str:
+    """The reason under an option on a card back (the same wrong option's reason recurs across questions)."""
+    return f'<span class="why">{_reason_html(option_reason(option, rationale))}</span>'
+
+
+def option_reason(option: str, rationale: str) -> str:
+    """A rationale as shown under its option: without the leading "Option: " the card already shows."""
+    head = option + ": "  # the rationale may capitalise an option written in lower case
+    if rationale[: len(head)].casefold() == head.casefold() and len(rationale) > len(head):
+        rest = rationale[len(head) :]
+        return rest[0].upper() + rest[1:]
+    return rationale
+
+
+_CITATION = re.compile(r"\s*(\[[^\[\]]+\]\.?)$")
+
+
+def _reason_html(reason: str) -> str:
+    """A rationale, its closing citation ('[Savella label, Highlights].') set apart in muted text."""
+    cite = _CITATION.search(reason)
+    if cite is None or cite.start() == 0:
+        return _e(reason)
+    return f'{_e(reason[: cite.start()])} <span class="cite">{_e(cite.group(1))}</span>'
+
+
+_LEAD_IN = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_NUMBER_UNIT = re.compile(r"(?<=\d) (?=(?:mg|mcg|g|kg|mL|L|mm|cm|mmol|mEq|years?|months?|weeks?|days?|hours?)\b)")
+
+
+def _kept_together(text: str) -> str:
+    """Text escaped, a number and its unit joined by a no-break space ('24 mL/min' never parts)."""
+    return _NUMBER_UNIT.sub("&nbsp;", _e(text))
+
+
+def prompt_html(q: Question) -> str:
+    """The prompt, escaped; a vignette's closing question (the lead-in) on a line of its own,
+    set apart from the patient's story."""
+    if q.kind == QuestionKind.VIGNETTE:
+        pieces = _LEAD_IN.split(q.prompt.strip())
+        if len(pieces) > 1 and pieces[-1].endswith("?"):
+            stem, lead_in = " ".join(pieces[:-1]), pieces[-1]
+            return _kept_together(stem) + f'<div class="leadin">{_kept_together(lead_in)}</div>'
+        return _kept_together(q.prompt)
+    return _e(q.prompt)
 
 
 _BRACES = str.maketrans({"{": "&#123;", "}": "&#125;"})
@@ -494,7 +544,7 @@ def _caveat_html(caveat: str) -> str:
 
 
 def _key_term(deck: Deck, q: Question) -> str:
-    if q.kind != "tf":
+    if q.kind != QuestionKind.TF:
         return q.answer
     fact = deck.fact(q.facts[0])
     return fact.answer or (str(fact.value.year) if isinstance(fact.value, PartialDate) else fact.text)
@@ -506,12 +556,13 @@ def explanation_html(deck: Deck, q: Question) -> str:
     each caveat on one line."""
     parts = []
     reason = q.reason
-    if q.kind == "tf" and q.answer == "False":
+    if q.kind == QuestionKind.TF and q.answer == "False":
         parts.append(
             f'<div class="truefact"><span class="label">In fact:</span> {_emphasised(reason, _key_term(deck, q))}</div>'
         )
     elif reason:
-        if q.kind in ("cloze", "tf"):  # the back shows the whole sentence: keep only what it lacks
+        # the back shows the whole sentence: keep only what it lacks
+        if q.kind in (QuestionKind.CLOZE, QuestionKind.TF):
             shown = q.prompt.replace(BLANK, q.answer)
             sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z'])", reason)
             reason = " ".join(s for s in sentences if not _adds_nothing(s, shown))
@@ -542,21 +593,22 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
     explanation = explanation_html(deck, q)
     fields: tuple[str, ...]
     cards = 1
-    if q.kind == "mcq":
+    kind = QuestionKind(q.kind)
+    if kind.lettered:  # multiple choice and vignettes share the note type
         fields = (
-            _e(q.prompt),
+            prompt_html(q),
             _options_html(q, False),
             _e(lettered_answer(q)),
-            _options_html(q, True),
+            _options_html(q, True, q.rationales),
             explanation,
             sources,
             topic,
         )
         note_type = "mcq"
-    elif q.kind == "tf":
+    elif kind is QuestionKind.TF:
         fields = (_e(q.prompt), q.answer, explanation, sources, topic)
         note_type = "tf"
-    elif q.kind == "cloze":
+    elif kind is QuestionKind.CLOZE:
         fields = (cloze_field(q), explanation, sources, topic)
         note_type = "cloze"
     elif q.reversible:
@@ -579,7 +631,18 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
     fields += ("",)  # "My notes": the learner's own, never filled by a build
-    return NoteSpec(guid_of(q.id), note_type, fields, q.tags, subdeck_name(deck, q.topic), cards)
+    return NoteSpec(guid_of(q.id), note_type, fields, note_tags(deck, q), subdeck_name(deck, q.topic), cards)
+
+
+def note_tags(deck: Deck, q: Question) -> tuple[str, ...]:
+    """The question's tags plus `<prefix>::level::<level>` and `<prefix>::difficulty::<n>`."""
+    return _tags_with(q.tags, deck.tag_prefix, str(q.level), q.difficulty)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _tags_with(tags: tuple[str, ...], prefix: str, level: str, difficulty: int) -> tuple[str, ...]:
+    """One tuple for equal tag sets (a large bank repeats a few thousand of them)."""
+    return (*tags, f"{prefix}::level::{level}", f"{prefix}::difficulty::{difficulty}")
 
 
 def guid_of(question_id: str) -> str:
@@ -693,31 +756,29 @@ def build_package(
     content: Content,
     out_dir: Path | None,
     *,
-    topics: Iterable[str] = (),
-    drugs: Iterable[str] = (),
+    selection: Selection | None = None,
     stream: IO[bytes] | None = None,
 ) -> BuildResult:
     """Write `<out_dir>/<deck name>.apkg` (or, when `out_dir` is None, the package to
-    `stream`) and update the deck's lock file, all or nothing; return counts.
+    `stream`) and update the deck's lock file, all or nothing; return counts. A `selection`
+    (mode, topics, drugs, levels) builds part of the deck; only a full build retires notes.
 
     `out_dir` may be missing if its parent exists: it is created when the build succeeds.
     """
     with paused_gc():
-        return _build_package(content, out_dir, topics=topics, drugs=drugs, stream=stream)
+        return _build_package(content, out_dir, selection=selection or Selection(), stream=stream)
 
 
 def _build_package(
     content: Content,
     out_dir: Path | None,
     *,
-    topics: Iterable[str] = (),
-    drugs: Iterable[str] = (),
+    selection: Selection,
     stream: IO[bytes] | None = None,
 ) -> BuildResult:
     deck = content.deck
-    topics, drugs = tuple(topics), tuple(drugs)
     now = _now()
-    questions = filter_questions(content.bank, deck, topics=topics, drugs=drugs)
+    questions = selection.matching(content.bank, deck)
     sources_cache: dict[tuple[str, ...], str] = {}
     specs = [note_spec(deck, q, sources_cache) for q in questions]
     file_name = package_file_name(deck.name)
@@ -725,7 +786,7 @@ def _build_package(
 
     lock_path = deck.path / LOCK_NAME
     lock = _read_lock(lock_path)
-    full = not topics and not drugs
+    full = selection == Selection()
     old_notes = {g: dict(v) for g, v in lock["notes"].items() if isinstance(v, dict)}
     old_facts = lock.get("facts") if isinstance(lock.get("facts"), dict) else None
     changed = 0

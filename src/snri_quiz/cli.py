@@ -23,12 +23,15 @@ from .errors import (
     ProgressUnavailable,
     SnriQuizError,
     UsageError,
+    WriteFailed,
 )
-from .kinds import ExportFormat
+from .kinds import ExportFormat, KeyPlacement, Level, Mode
 from .text import visible
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from .selection import Selection
 
 
 def _fail(lines: list[str], code: int = 2) -> NoReturn:
@@ -45,7 +48,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InvalidContent as exc:
             _fail([str(p) for p in exc.problems])
-        except (ProgressUnavailable, CollectionError, MissingDependency) as exc:
+        except (ProgressUnavailable, CollectionError, MissingDependency, WriteFailed) as exc:
             _fail([f"Error: {visible(str(exc))}"], 1)
         except (UsageError, OutputError, ProgressError) as exc:
             _fail([f"Error: {exc}"])
@@ -80,23 +83,85 @@ def content_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--mode, --topic and --drug: which questions; the same for play and every export format."""
+def selection_options(*, count: int | None, seed: int | None, ids: bool, ordered: bool = True) -> Callable[..., Any]:
+    """--mode, --topic, --drug, --level, --seed, --count (and for play --id): which questions, the same
+    for play, build and every export format (build, unordered, takes no --seed or --count). The
+    command receives them as one `selection` argument."""
 
-    @click.option(
-        "--mode",
-        type=click.Choice(["mcq", "typed", "tf", "mixed"]),
-        default="mixed",
-        show_default=True,
-        help="Kinds of question.",
-    )
-    @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
-    @click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable).")
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from .selection import Selection
 
-    return wrapper
+            kwargs["selection"] = Selection(
+                mode=Mode(kwargs.pop("mode")),
+                topics=kwargs.pop("topics"),
+                drugs=kwargs.pop("drugs"),
+                levels=tuple(Level(v) for v in kwargs.pop("levels")),
+                seed=kwargs.pop("seed", None),
+                count=kwargs.pop("count", None),
+                ids=kwargs.pop("ids", ()),
+            )
+            return func(*args, **kwargs)
+
+        options = [
+            click.option(
+                "--mode",
+                type=click.Choice([m.value for m in Mode]),
+                default=Mode.MIXED.value,
+                show_default=True,
+                help="Kinds of question.",
+            ),
+            click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable)."),
+            click.option("--drug", "drugs", multiple=True, help="Only questions about this drug (repeatable)."),
+            click.option(
+                "--level",
+                "levels",
+                type=click.Choice([v.value for v in Level]),
+                multiple=True,
+                help="Only questions of this level (repeatable).",
+            ),
+        ]
+        if ordered:
+            options.append(
+                click.option(
+                    "--count",
+                    type=int,
+                    default=count,
+                    show_default=count is not None,
+                    help="How many questions" + (" (default: all)." if count is None else "."),
+                )
+            )
+        if ordered and seed is None:
+            options.append(
+                click.option(
+                    "--seed",
+                    type=int,
+                    default=None,
+                    help="Ask exactly the set `export --seed S` gives, instead of due-first order.",
+                )
+            )
+        elif ordered:
+            options.append(
+                click.option(
+                    "--seed", type=int, default=seed, show_default=True, help="Seed for question and option order."
+                )
+            )
+        if ids:
+            options.append(
+                click.option(
+                    "--id",
+                    "ids",
+                    multiple=True,
+                    metavar="QID",
+                    help="Ask exactly this question (repeatable, in this order); ids are in `export --format json`.",
+                )
+            )
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,9 +182,11 @@ def cli() -> None:
 def check(deck: Path | None, templates: Path | None) -> None:
     """Validate the deck and templates and count what they make.
 
+    Without --deck and --templates: the bundled deck and templates, from any folder.
+
     \b
     Example:
-      snri-quiz check --deck decks/snri --templates templates
+      snri-quiz check
     """
     from .content import check_content
 
@@ -228,9 +295,7 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
 
 @cli.command()
 @content_options
-@filter_options
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for question and option order.")
-@click.option("--count", type=int, default=None, help="How many questions (default: all).")
+@selection_options(count=None, seed=0, ids=False)
 @click.option(
     "--format",
     "fmt",
@@ -263,8 +328,8 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
 )
 @click.option(
     "--key",
-    type=click.Choice(["appended", "separate", "none"]),
-    default="separate",
+    type=click.Choice([k.value for k in KeyPlacement]),
+    default=KeyPlacement.SEPARATE.value,
     show_default=True,
     help="Printable formats: the answer key in its own file (exam-key.pdf beside exam.pdf; "
     "appended when writing to standard output), after the questions, or left out.",
@@ -272,11 +337,7 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
 def export(
     deck: Path | None,
     templates: Path | None,
-    seed: int,
-    count: int | None,
-    mode: str,
-    topics: tuple[str, ...],
-    drugs: tuple[str, ...],
+    selection: Selection,
     fmt: str,
     output: Path | None,
     forms: int,
@@ -296,60 +357,21 @@ def export(
       snri-quiz export --format pdf --forms 2 --count 20 -o exam.pdf
       snri-quiz export --format moodle --topic brand_names -o brands.xml
     """
-    from pathlib import Path
-
-    from . import export as ex
     from .content import load_content
-    from .files import STDOUT, output_target, staged
-    from .questions import select
+    from .dispatch import ExportJob, run
 
-    if output is None and fmt == "pdf":
-        raise UsageError("--format pdf needs -o FILE (or -o - for standard output)")
-    output = Path(output) if output is not None and str(output) != STDOUT else None
-    to_stdout = output is None
-    printable = ExportFormat(fmt).printable
-    if forms < 1:
-        raise UsageError("--forms must be at least 1")
-    if forms > len(ex.FORM_LETTERS):
-        raise UsageError(f"--forms {forms} is too many: forms are lettered A to Z, so at most 26")
-    if forms > 1 and not printable:
-        raise UsageError("--forms applies to pdf, html and md only")
-    if to_stdout and printable and key == "separate":
-        if click.get_current_context().get_parameter_source("key") is not click.core.ParameterSource.DEFAULT:
-            raise UsageError("--key separate needs -o FILE")
-        key = "appended"  # one stream: the key follows the questions
-    if to_stdout and fmt == "pdf" and sys.stdout.isatty():
-        raise UsageError("-o - would print a PDF to the terminal; redirect it to a file")
-    key_path = output.with_name(f"{output.stem}-key{output.suffix}") if output and key == "separate" else None
-    for path in (output, key_path):
-        if path is not None:
-            output_target(path)  # a bad -o fails before the work, not after
-    content = load_content(deck, templates, seed=seed)
-    d = content.deck
-    chosen = select(content.bank, d, seed=seed, count=count, mode=mode, topics=topics, drugs=drugs)
-    files: list[tuple[Path | None, str | bytes]] = []
-    if printable:
-        data = ex.exam_data(d, ex.make_forms(chosen, forms, seed), title or f"{d.name} question set", points)
-        render = ex.PRINTABLE[ExportFormat(fmt)]
-        files.append((output, render(data, paper=True, key=key == "appended")))
-        if key_path is not None:
-            files.append((key_path, render(data, paper=False, key=True)))
-    else:
-        files.append((output, ex.TEXT[ExportFormat(fmt)](d, chosen)))
-    if to_stdout:
-        payload = files[0][1]
-        if isinstance(payload, bytes):
-            sys.stdout.buffer.write(payload)
-            sys.stdout.buffer.flush()
-        else:  # a terminal gets no raw control characters; a pipe or file gets the exact text
-            click.echo(visible(payload) if sys.stdout.isatty() else payload, nl=False)
-        return
-    with staged() as staging:  # the exam and its key: both files or neither
-        for path, payload in files:
-            assert path is not None
-            staging.add(path, payload)
-    names = " and ".join(str(p) for p, _ in files)
-    click.echo(f"Wrote {len(chosen)} questions" + (f" ({forms} forms)" if forms > 1 else "") + f" to {names}", err=True)
+    given = click.get_current_context().get_parameter_source("key") is not click.core.ParameterSource.DEFAULT
+    job = ExportJob.checked(
+        ExportFormat(fmt),
+        output,
+        forms=forms,
+        title=title,
+        points=points,
+        key=KeyPlacement(key) if given else None,
+    )
+    written = run(job, load_content(deck, templates, seed=selection.seed or 0), selection)
+    if written is not None:
+        click.echo(written, err=True)
 
 
 @cli.command()
@@ -363,11 +385,8 @@ def export(
     show_default=True,
     help="Folder to write the .apkg into (created if missing, when its parent exists); - for standard output.",
 )
-@click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
-@click.option("--drug", "drugs", multiple=True, help="Only notes about this drug (repeatable).")
-def build(
-    deck: Path | None, templates: Path | None, out_dir: Path, topics: tuple[str, ...], drugs: tuple[str, ...]
-) -> None:
+@selection_options(count=None, seed=None, ids=False, ordered=False)
+def build(deck: Path | None, templates: Path | None, out_dir: Path, selection: Selection) -> None:
     """Build the Anki deck (.apkg) to import, and re-import after every update.
 
     Notes keep their identity across builds, so re-importing updates cards in
@@ -377,6 +396,7 @@ def build(
     Example:
       snri-quiz build -o dist
       snri-quiz build --topic brand_names --drug duloxetine -o dist
+      snri-quiz build --level application -o dist/vignettes
       snri-quiz build -o - > SNRIs.apkg
     """
     from pathlib import Path
@@ -392,7 +412,7 @@ def build(
     if stream is None:
         output_folder(Path(out_dir))  # a bad -o fails before the work, not after
     content = load_content(deck, templates)
-    result = build_package(content, None if to_stdout else Path(out_dir), topics=topics, drugs=drugs, stream=stream)
+    result = build_package(content, None if to_stdout else Path(out_dir), selection=selection, stream=stream)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     where = "standard output" if to_stdout else str(result.path)
@@ -409,18 +429,7 @@ def build(
 
 @cli.command()
 @content_options
-@filter_options
-@click.option("--count", type=int, default=10, show_default=True, help="How many questions.")
-@click.option(
-    "--seed", type=int, default=None, help="Ask exactly the set `export --seed S` gives, instead of due-first order."
-)
-@click.option(
-    "--id",
-    "ids",
-    multiple=True,
-    metavar="QID",
-    help="Ask exactly this question (repeatable, in this order); ids are in `export --format json`.",
-)
+@selection_options(count=10, seed=None, ids=True)
 @click.option("--cram", is_flag=True, help="Quiz without touching the spaced-repetition schedule.")
 @click.option("--no-again", is_flag=True, help="Do not ask missed questions again at the end.")
 @click.option("--sources", "full_sources", is_flag=True, help="Show sources with their full addresses.")
@@ -428,12 +437,7 @@ def build(
 def play(
     deck: Path | None,
     templates: Path | None,
-    count: int,
-    mode: str,
-    topics: tuple[str, ...],
-    drugs: tuple[str, ...],
-    seed: int | None,
-    ids: tuple[str, ...],
+    selection: Selection,
     cram: bool,
     no_again: bool,
     full_sources: bool,
@@ -452,87 +456,13 @@ def play(
     \b
     Example:
       snri-quiz play --count 5 --topic brand_names
-      printf 'b\\nt\\n' | snri-quiz play --count 2 --seed 1 --cram
+      printf 'f\\nt\\n' | snri-quiz play --mode tf --count 2 --seed 1 --cram
     """
-    import signal
-    from datetime import UTC, datetime
-
-    from rich.console import Console
-
     from .content import load_content
-    from .grading import Lexicon
-    from .play import SilentUI, Stop, TerminalUI, by_ids, order_for_review, run_session
-    from .progress import ProgressStore
-    from .questions import filter_questions, select
+    from .play import quiz
 
-    if count < 1:
-        raise UsageError("--count must be at least 1")
-    if ids and seed is not None:
-        raise UsageError("--id and --seed cannot be used together")
-    content = load_content(deck, templates, seed=seed or 0)
-    d = content.deck
-    if ids:
-        chosen = by_ids(content.bank, ids)
-    else:
-        available = len(filter_questions(content.bank, d, mode=mode, topics=topics, drugs=drugs))
-        if available == 0:
-            raise UsageError("no questions match these options")
-    now = datetime.now(UTC)
-    # Undecodable bytes at the prompt become surrogates that the quiz refuses, instead of a crash.
-    if hasattr(sys.stdin, "reconfigure"):
-        sys.stdin.reconfigure(errors="surrogateescape")
-    with ProgressStore.open() as store:
-        if ids:
-            questions = chosen
-        elif seed is not None:
-            questions = select(
-                content.bank, d, seed=seed, count=min(count, available), mode=mode, topics=topics, drugs=drugs
-            )
-        else:
-            questions = order_for_review(
-                content.bank, d, store.due_dates(), now, count=count, mode=mode, topics=topics, drugs=drugs
-            )
-        interactive = sys.stdin.isatty()
-        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())  # rich also reads NO_COLOR
-
-        def read() -> str:
-            if interactive:
-                return input()
-            line = sys.stdin.readline()
-            if not line:
-                raise EOFError
-            return line.rstrip("\n")
-
-        ui = (SilentUI if as_json else TerminalUI)(
-            console, interactive=interactive, read=read, full_sources=full_sources
-        )
-
-        def on_term(signum: int, frame: object) -> None:
-            raise Stop("terminated", 128 + signal.SIGTERM)
-
-        previous = signal.signal(signal.SIGTERM, on_term)
-        session = store.start_session(mode, cram, now)
-        code = 0
-        try:
-            result = run_session(
-                questions, d, ui, store=store, session_id=session, lexicon=Lexicon(d), cram=cram, again=not no_again
-            )
-        except Stop as stop:
-            assert stop.result is not None
-            result, code = stop.result, stop.code
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        try:
-            store.finish_session(session, datetime.now(UTC))
-        except ProgressUnavailable:
-            pass  # the answers themselves are accounted for in result.unsaved
-    if as_json:
-        click.echo(result.to_json())
-    else:
-        if interactive and result.stopped:
-            console.print()
-        ui.summary(result)
-    sys.exit(code or (1 if result.unsaved else 0))
+    content = load_content(deck, templates, seed=selection.seed or 0)
+    sys.exit(quiz(content, selection, cram=cram, again=not no_again, full_sources=full_sources, as_json=as_json))
 
 
 def collection_options(func: Callable[..., Any]) -> Callable[..., Any]:

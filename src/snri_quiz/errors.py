@@ -45,7 +45,11 @@ class UsageError(SnriQuizError):
 
 
 class OutputError(SnriQuizError):
-    """An output file or folder cannot be written."""
+    """An output file or folder cannot be written where it was asked for (missing folder, a FIFO...)."""
+
+
+class WriteFailed(OutputError):
+    """Writing an output failed part-way (disk full, file too large, I/O error): a runtime failure."""
 
 
 class ProgressError(SnriQuizError):

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import OutputError
 from .facts import Deck
-from .kinds import ExportFormat
+from .kinds import ExportFormat, QuestionKind
 from .questions import LETTERS, Question, lettered_answer
 
 BLANK_LINE = "_" * 30
@@ -50,11 +50,35 @@ def make_forms(questions: Sequence[Question], count: int, seed: int) -> list[For
 
 
 def _reshuffle(q: Question, key: str) -> Question:
-    if q.kind != "mcq":
+    """The question with its options in another order (rationales and option refs follow them)."""
+    if not QuestionKind(q.kind).lettered:
         return q
-    options = list(q.options)
-    random.Random(key).shuffle(options)
-    return replace(q, options=tuple(options), answer_index=options.index(q.answer))
+    order = list(range(len(q.options)))
+    random.Random(key).shuffle(order)
+
+    def moved(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(values[i] for i in order) if len(values) == len(order) else values
+
+    options = moved(q.options)
+    return replace(
+        q,
+        options=options,
+        answer_index=options.index(q.answer),
+        rationales=moved(q.rationales),
+        option_refs=moved(q.option_refs),
+    )
+
+
+def option_rationales(q: Question) -> list[dict[str, Any]]:
+    """A lettered question's rationale for each option, in display order: letter, text, right."""
+    if not QuestionKind(q.kind).lettered or len(q.rationales) != len(q.options):
+        return []
+    return [{"letter": LETTERS[i], "text": text, "right": i == q.answer_index} for i, text in enumerate(q.rationales)]
+
+
+def level_tags(q: Question) -> tuple[str, str]:
+    """What a teacher filters on, as tags: `level:application`, `difficulty:3`."""
+    return f"level:{q.level}", f"difficulty:{q.difficulty}"
 
 
 def citations(deck: Deck, q: Question) -> list[str]:
@@ -65,8 +89,8 @@ def citations(deck: Deck, q: Question) -> list[str]:
 
 
 def question_record(q: Question) -> dict[str, Any]:
-    """One question as the JSON export defines it."""
-    return {
+    """One question as the JSON export defines it (vignettes also give `clues` and `option_refs`)."""
+    record: dict[str, Any] = {
         "id": q.id,
         "kind": q.kind,
         "topic": q.topic,
@@ -78,7 +102,14 @@ def question_record(q: Question) -> dict[str, Any]:
         "accepted": list(q.accepted),
         "explanation": q.explanation,
         "sources": list(q.sources),
+        "level": str(q.level),
+        "difficulty": q.difficulty,
+        "rationales": list(q.rationales),
     }
+    if q.kind == QuestionKind.VIGNETTE:
+        record["clues"] = list(q.clues)
+        record["option_refs"] = list(q.option_refs)
+    return record
 
 
 def to_json(questions: Sequence[Question]) -> str:
@@ -106,8 +137,8 @@ def neutralise_html_cell(text: str) -> str:
 
 
 def _front_html(q: Question) -> str:
-    text = html.escape(f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt, quote=False)
-    if q.kind == "mcq":
+    text = html.escape(f"True or false: {q.prompt}" if q.kind == QuestionKind.TF else q.prompt, quote=False)
+    if QuestionKind(q.kind).lettered:
         items = "".join(f"<li>{html.escape(o, quote=False)}</li>" for o in q.options)
         text += f'<ol type="A">{items}</ol>'
     return text
@@ -115,8 +146,19 @@ def _front_html(q: Question) -> str:
 
 def _back_html(deck: Deck, q: Question) -> str:
     sources = "<br>".join(html.escape(c, quote=False) for c in citations(deck, q))
+    why = option_rationales(q)
+    reasons = (
+        '<ol type="A">'
+        + "".join(
+            f"<li>{'<b>' if r['right'] else ''}{html.escape(r['text'], quote=False)}{'</b>' if r['right'] else ''}</li>"
+            for r in why
+        )
+        + "</ol>"
+        if why
+        else "<br>"
+    )
     return (
-        f"<b>{html.escape(lettered_answer(q), quote=False)}</b><br>{html.escape(q.explanation, quote=False)}"
+        f"<b>{html.escape(lettered_answer(q), quote=False)}</b>{reasons}{html.escape(q.explanation, quote=False)}"
         f"<br><small>{sources}</small>"
     )
 
@@ -125,6 +167,7 @@ def to_anki_text(deck: Deck, questions: Sequence[Question], separator: str) -> s
     """Anki's text import: header lines, then guid, front, back, tags (Basic note type)."""
     out = io.StringIO()
     name = "Tab" if separator == "\t" else "Comma"
+    prefix = deck.tag_prefix
     out.write(f"#separator:{name}\n#html:true\n#notetype:Basic\n#deck:{deck.name}\n#guid column:1\n#tags column:4\n")
     writer = csv.writer(out, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     for q in questions:
@@ -133,7 +176,7 @@ def to_anki_text(deck: Deck, questions: Sequence[Question], separator: str) -> s
                 neutralise_cell(q.id),
                 neutralise_html_cell(_front_html(q)),
                 neutralise_html_cell(_back_html(deck, q)),
-                neutralise_cell(" ".join(q.tags)),
+                neutralise_cell(" ".join((*q.tags, *(f"{prefix}::{t.replace(':', '::')}" for t in level_tags(q))))),
             ]
         )
     return out.getvalue()
@@ -147,8 +190,8 @@ def to_quizlet(questions: Sequence[Question]) -> str:
     """Two columns, term TAB definition, one card a line (Quizlet's import)."""
     lines = []
     for q in questions:
-        term = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
-        if q.kind == "mcq":
+        term = f"True or false: {q.prompt}" if q.kind == QuestionKind.TF else q.prompt
+        if QuestionKind(q.kind).lettered:
             term += " " + " ".join(f"({LETTERS[i]}) {o}" for i, o in enumerate(q.options))
         lines.append(f"{neutralise_cell(_one_line(term))}\t{neutralise_cell(_one_line(lettered_answer(q)))}")
     return "\n".join(lines) + "\n"
@@ -169,6 +212,11 @@ def gift_text(text: str) -> str:
     return gift_escape(html.escape(text, quote=False))
 
 
+def gift_comment(text: str) -> str:
+    """Text for a `//` comment line: one line, and no `]` to end a `[tag:...]` early."""
+    return " ".join(text.split()).replace("]", ")")
+
+
 def to_gift(deck: Deck, questions: Sequence[Question]) -> str:
     blocks = []
     category = None
@@ -180,14 +228,25 @@ def to_gift(deck: Deck, questions: Sequence[Question]) -> str:
         feedback = gift_text(q.explanation)
         title = f"::{q.id}::"
         prompt = gift_text(q.prompt)
-        if q.kind == "mcq":
-            answers = " ".join(("=" if i == q.answer_index else "~") + gift_text(o) for i, o in enumerate(q.options))
+        kind = QuestionKind(q.kind)
+        if kind.lettered:
+            why = [f" #{gift_text(r)}" for r in q.rationales] if len(q.rationales) == len(q.options) else []
+            answers = " ".join(
+                ("=" if i == q.answer_index else "~") + gift_text(o) + (why[i] if why else "")
+                for i, o in enumerate(q.options)
+            )
             body = f"{answers} ####{feedback}"
-        elif q.kind == "tf":
+        elif kind is QuestionKind.TF:
             body = f"{'T' if q.answer == 'True' else 'F'} ####{feedback}"
         else:
             body = " ".join(f"={gift_text(a)}" for a in q.accepted) + f" ####{feedback}"
-        blocks.append(f"// {q.id} ({', '.join(q.tags)})\n{title}{prompt} {{{body}}}")
+        level, difficulty = level_tags(q)
+        blocks.append(
+            f"// {q.id} ({', '.join(q.tags)})\n"
+            f"// level: {q.level}, difficulty: {q.difficulty}\n"
+            f"// [tag:{gift_comment(level)}] [tag:{gift_comment(difficulty)}]\n"
+            f"{title}{prompt} {{{body}}}"
+        )
     return "\n\n".join(blocks) + "\n"
 
 
@@ -217,7 +276,8 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
             category = topic
             cat = ET.SubElement(quiz, "question", {"type": "category"})
             text_el(cat, "category", f"$course$/{deck.name}/{topic}")
-        qtype = {"mcq": "multichoice", "tf": "truefalse"}.get(q.kind, "shortanswer")
+        kind = QuestionKind(q.kind)
+        qtype = "multichoice" if kind.lettered else "truefalse" if kind is QuestionKind.TF else "shortanswer"
         el = ET.SubElement(quiz, "question", {"type": qtype})
         text_el(el, "name", f"{q.id} {q.prompt[:60]}")
         text_el(el, "questiontext", html.escape(q.prompt, quote=False), "html")
@@ -229,10 +289,12 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
         )
         text_el(el, "generalfeedback", feedback, "html")
         ET.SubElement(el, "defaultgrade").text = "1"
-        ET.SubElement(el, "penalty").text = "0.3333333" if q.kind == "mcq" else "1" if q.kind == "tf" else "0.1"
+        ET.SubElement(el, "penalty").text = (
+            f"{1 / (len(q.options) - 1):.7f}" if kind.lettered else "1" if kind is QuestionKind.TF else "0.1"
+        )
         ET.SubElement(el, "hidden").text = "0"
         ET.SubElement(el, "idnumber").text = xml_text(q.id)
-        if q.kind == "mcq":
+        if kind.lettered:
             ET.SubElement(el, "single").text = "true"
             ET.SubElement(el, "shuffleanswers").text = "true"
             ET.SubElement(el, "answernumbering").text = "ABCD"
@@ -241,8 +303,10 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
                 answer = text_el(
                     el, "answer", html.escape(option, quote=False), "html", fraction="100" if right else "0"
                 )
-                text_el(answer, "feedback", "Correct." if right else "Not this one.", "html")
-        elif q.kind == "tf":
+                why = q.rationales[index] if len(q.rationales) == len(q.options) else ""
+                default = "Correct." if right else "Not this one."
+                text_el(answer, "feedback", html.escape(why, quote=False) if why else default, "html")
+        elif kind is QuestionKind.TF:
             for value in ("true", "false"):
                 right = value == q.answer.lower()
                 answer = text_el(el, "answer", value, "moodle_auto_format", fraction="100" if right else "0")
@@ -253,7 +317,7 @@ def to_moodle_xml(deck: Deck, questions: Sequence[Question]) -> str:
                 answer = text_el(el, "answer", html.escape(accepted, quote=False), "moodle_auto_format", fraction="100")
                 text_el(answer, "feedback", "Correct.", "moodle_auto_format")
         tags = ET.SubElement(el, "tags")
-        for tag in q.tags:
+        for tag in (*q.tags, *level_tags(q)):
             ET.SubElement(ET.SubElement(tags, "tag"), "text").text = xml_text(tag)
     ET.indent(quiz)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
@@ -285,7 +349,8 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
     """Everything a printable renderer needs, as plain data (the PDF template reads it as JSON).
 
     The key has a grading grid per form, then one rationale per question (numbered as in
-    each form) citing numbered references."""
+    each form) citing numbered references; a lettered question's entry also gives each
+    option's rationale (`why`: letter, text, right; the letters only when there is one form)."""
     references: dict[str, int] = {}
     for q in forms[0].questions:
         for ref in q.sources:
@@ -312,8 +377,8 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
                         "id": q.id,
                         "kind": q.kind,
                         "topic": deck.topics[q.topic],
-                        "prompt": f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt,
-                        "options": list(q.options) if q.kind == "mcq" else [],
+                        "prompt": f"True or false: {q.prompt}" if q.kind == QuestionKind.TF else q.prompt,
+                        "options": list(q.options) if QuestionKind(q.kind).lettered else [],
                         "long": _may_fill_a_page(q.prompt, *q.options),
                     }
                     for n, q in enumerate(form.questions, 1)
@@ -323,11 +388,12 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
                         "n": n,
                         "answer": lettered_answer(q),
                         "short": LETTERS[q.answer_index]
-                        if q.kind == "mcq" and q.answer_index is not None
+                        if QuestionKind(q.kind).lettered and q.answer_index is not None
                         else q.answer,
                         "explanation": q.explanation,
+                        "why": option_rationales(q),
                         "sources": citations(deck, q),
-                        "long": _may_fill_a_page(q.answer, q.explanation, *citations(deck, q)),
+                        "long": _may_fill_a_page(q.answer, q.explanation, *q.rationales, *citations(deck, q)),
                     }
                     for n, q in enumerate(form.questions, 1)
                 ],
@@ -339,8 +405,12 @@ def exam_data(deck: Deck, forms: Sequence[Form], title: str, points: float = 1) 
                 "numbers": [{"form": form.letter, "n": numbers[form.letter][q.id]} for form in forms],
                 "answer": lettered_answer(q) if len(forms) == 1 else q.answer,
                 "explanation": q.explanation,
+                "why": [
+                    {**r, "letter": r["letter"] if len(forms) == 1 else ""}  # letters differ between forms
+                    for r in option_rationales(q)
+                ],
                 "refs": sorted(references[s] for s in q.sources),
-                "long": _may_fill_a_page(q.answer, q.explanation),
+                "long": _may_fill_a_page(q.answer, q.explanation, *q.rationales),
             }
             for q in forms[0].questions
         ],
@@ -370,7 +440,7 @@ def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -
         for q in form["questions"]:
             out.append(f"{q['n']}. {md(q['prompt'])}")
             out += [f"    - {LETTERS[i]}. {md(o)}" for i, o in enumerate(q["options"])]
-            if q["kind"] == "tf":
+            if q["kind"] == QuestionKind.TF:
                 out.append("    - True / False")
             elif not q["options"]:
                 out.append(f"    - Answer: {BLANK_LINE}")
@@ -379,6 +449,10 @@ def to_markdown(data: dict[str, Any], *, paper: bool = True, key: bool = True) -
         out += [f"# Answer key: Form {form['letter']}", ""]
         for entry in form["key"]:
             out.append(f"{entry['n']}. **{md(entry['answer'])}**: {md(entry['explanation'])}")
+            out += [
+                f"    - **{r['letter']}. {md(r['text'])}**" if r["right"] else f"    - {r['letter']}. {md(r['text'])}"
+                for r in entry["why"]
+            ]
             out += [f"    - Source: {md(s)}" for s in entry["sources"]]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
@@ -406,6 +480,11 @@ ol.options { list-style: none; padding-left: 0.5em; margin: 0.3em 0; }
 table.grid { border-collapse: collapse; width: 100%; max-width: 36em; }
 table.grid th, table.grid td { border-bottom: 1px solid #999; padding: 0.2em 0.5em; text-align: left; }
 .rationales p { margin: 0 0 0.6em; break-inside: avoid; }
+.rationales ul.why { list-style: none; margin: -0.4em 0 0.8em; padding-left: 1.2em; font-size: 0.9em;
+  break-before: avoid; page-break-before: avoid; }
+.rationales ul.why li { margin: 0.1em 0; }
+.rationales ul.why li.right { font-weight: bold; }
+.rationales ul.why li.right::before { content: "\\2713\\00a0"; margin-left: -1.1em; }
 .refs { font-size: 0.85em; color: #444; }
 a { color: #0645ad; }
 @media print {
@@ -453,7 +532,7 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
                     )
                     + "</ol>"
                 )
-            elif q["kind"] == "tf":
+            elif q["kind"] == QuestionKind.TF:
                 body += '<p class="tf"><span>True</span> / <span>False</span></p>'
             else:
                 body += '<div class="answerline"></div>'
@@ -481,6 +560,14 @@ def to_html(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> st
                 + (f' <span class="refs">[{refs}]</span>' if refs else "")
                 + "</p>"
             )
+            if r["why"]:
+                items = "".join(
+                    ('<li class="right">' if w["right"] else "<li>")
+                    + (f"{e(w['letter'])}. " if w["letter"] else "")
+                    + f"{e(w['text'])}</li>"
+                    for w in r["why"]
+                )
+                parts.append(f'<ul class="why">{items}</ul>')
         parts.append('<h2>References</h2><ol class="refs">')
         for ref in data["references"]:
             title = f'<a href="{e(ref["url"])}">{e(ref["title"])}</a>' if ref["url"] else e(ref["title"])
@@ -514,7 +601,15 @@ def check_pdf_text(data: dict[str, Any]) -> None:
     for form in data["forms"]:
         for q, entry in zip(form["questions"], form["key"], strict=True):
             where = f"form {form['letter']}, question {q['n']} ({q['id']})"
-            look(where, q["prompt"], *q["options"], entry["answer"], entry["explanation"], *entry["sources"])
+            look(
+                where,
+                q["prompt"],
+                *q["options"],
+                entry["answer"],
+                entry["explanation"],
+                *(w["text"] for w in entry["why"]),
+                *entry["sources"],
+            )
 
 
 def to_pdf(data: dict[str, Any], *, paper: bool = True, key: bool = True) -> bytes:

@@ -7,6 +7,7 @@ facts). Everything is validated on load and every problem is reported in one pas
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -397,6 +398,8 @@ class Deck:
     """Drugs, sorted by subject."""
     facts: tuple[Fact, ...]
     """Every fact, in file order (drugs sorted by subject, then concepts)."""
+    brand_attributes: tuple[str, ...] = ()
+    """Text attributes whose values are brand names (the grader tells a brand from its generic)."""
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False, compare=False)
     _drugs: dict[str, Drug] = field(default_factory=dict, repr=False, compare=False)
 
@@ -558,6 +561,7 @@ def load_deck(path: Path | str) -> Deck:
         sources=sources or {},
         drugs=tuple(sorted(drugs, key=lambda d: d.subject)),
         facts=tuple(facts),
+        brand_attributes=manifest["brand_attributes"],
     )
     deck._by_id.update((f.id, f) for f in facts)
     deck._drugs.update((d.subject, d) for d in deck.drugs)
@@ -588,7 +592,7 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
         return {"attributes": {}, "topics": {}}
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
-        return {"attributes": {}, "topics": {}}
+        return {"attributes": {}, "topics": {}, "brand_attributes": ()}
     r = FieldReader(mapping, str(path), "", problems)
     out: dict[str, Any] = {
         "name": r.text("name", required=True, empty_ok=True),  # the deck-name rule is checked with the file name
@@ -642,6 +646,12 @@ def _load_manifest(path: Path, problems: list[Problem]) -> dict[str, Any]:
             a.problem("topic", f"unknown topic '{topic}' (declare it under topics)")
         attributes[name] = Attribute(name, kind, closed, topic, label)
     out["attributes"] = attributes
+    out["brand_attributes"] = r.texts("brand_attributes")
+    for name in out["brand_attributes"]:
+        if name not in attributes:
+            r.problem("brand_attributes", f"unknown attribute '{name}' (declare it under attributes)")
+        elif attributes[name].type != "text":
+            r.problem("brand_attributes", f"'{name}' is a {attributes[name].type} attribute; brand names are text")
     r.finish()
     return out
 
@@ -714,18 +724,15 @@ def _check_source(source: Source, s: FieldReader) -> None:
             s.problem("title", f"does not name the label's product '{source.product}'")
 
 
-_FACT_FIELDS_TEXT = (
-    "scope",
-    "note",
-    "caveat",
-    "hint",
-    "answer",
-    "question",
-    "false_statement",
-    "erroneous",
-    "erroneous_source",
-    "topic",
+_READ_APART = {"sources", "answer_type", "confidence"}  # read with their own checks in _read_fact
+FACT_TEXT_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Fact) if f.type == "str" and f.default == "" and f.name not in _READ_APART
 )
+"""Optional text fields of a fact, read from its YAML entry as they are: derived from `Fact`."""
+FACT_LIST_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Fact) if f.type == "tuple[str, ...]" and f.name not in _READ_APART
+)
+"""Optional lists of text of a fact, read from its YAML entry: derived from `Fact`."""
 
 
 def _load_fact_file(
@@ -839,11 +846,9 @@ def _read_fact(
         f.problem(None, "missing required field 'sources'")
     if sources is not None:
         _check_citations(cited, subject, sources, f, is_class=is_class)
-    extra = {name: f.text(name) for name in _FACT_FIELDS_TEXT}
-    aliases = f.texts("aliases")
-    uncertain = f.texts("uncertain")
-    distractors = f.texts("distractors")
-    key_terms = f.texts("key_terms")
+    extra = {name: f.text(name) for name in (*FACT_TEXT_FIELDS, "topic")}
+    lists = {name: f.texts(name) for name in FACT_LIST_FIELDS}
+    aliases, distractors = lists["aliases"], lists["distractors"]
     answer_type = f.text("answer_type")
     if answer_type and answer_type not in set(AnswerType):
         f.problem("answer_type", f"'{answer_type}' is not one of {', '.join(AnswerType)}")
@@ -889,6 +894,8 @@ def _read_fact(
                 f.problem(key, f"'{text}' {empty}")
     if len(problems) > before or value is None or attribute is None:
         return None
+    topic = extra.pop("topic") or attribute.topic
+    optional: dict[str, Any] = {**extra, **lists}
     return Fact(
         id=f"{subject}.{local}",
         subject=subject,
@@ -897,15 +904,11 @@ def _read_fact(
         sources=cited,
         path=path,
         line=item.line,
-        topic=extra.pop("topic") or attribute.topic,
-        aliases=aliases,
-        uncertain=uncertain,
+        topic=topic,
         confidence=confidence,
         date=date,
-        distractors=distractors,
-        key_terms=key_terms,
         answer_type=answer_type,
-        **extra,
+        **optional,
     )
 
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, WriteFailed
 
 STDOUT = "-"
 """The `-o` value that means standard output."""
@@ -79,9 +79,9 @@ def ensure_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create folder {folder}: {_reason(exc)}") from None
+        raise WriteFailed(f"cannot create folder {folder}: {_reason(exc)}") from None
     if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write to folder {folder}: permission denied")
+        raise WriteFailed(f"cannot write to folder {folder}: permission denied")
 
 
 def check_folder(folder: Path, for_path: Path | None = None) -> None:
@@ -171,7 +171,7 @@ class Staged:
             os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         except OSError as exc:
             self.discard()
-            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+            raise WriteFailed(f"cannot write {path}: {_reason(exc)}") from None
         except BaseException:
             self.discard()
             raise
@@ -199,7 +199,7 @@ class Staged:
                 item.done = True
         except OSError as exc:
             self._undo()
-            raise OutputError(f"cannot write {item.final}: {_reason(exc)}") from None
+            raise WriteFailed(f"cannot write {item.final}: {_reason(exc)}") from None
         except BaseException:
             self._undo()
             raise
@@ -264,7 +264,7 @@ def scratch_file(folder: Path, name: str, for_path: Path | None = None) -> Path:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise OutputError(f"cannot write {for_path or folder / name}: {_reason(exc)}") from None
+        raise WriteFailed(f"cannot write {for_path or folder / name}: {_reason(exc)}") from None
     os.close(fd)
     return Path(tmp_name)
 

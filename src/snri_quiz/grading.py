@@ -24,8 +24,6 @@ from .questions import LETTERS, Question
 MAX_RESPONSE = 500
 """Longer responses are refused before grading (grading must stay a matter of milliseconds)."""
 
-BRAND_ATTRIBUTES = ("brand_names_us", "brand_names_non_us")
-
 
 @dataclass(frozen=True)
 class Grade:
@@ -194,7 +192,7 @@ class Lexicon:
                 for text in (drug.subject, drug.name, *drug.aliases):
                     self.names[squash(text)] = Name(drug.subject, False)
             for fact in deck.facts:
-                if fact.attribute in BRAND_ATTRIBUTES:
+                if fact.attribute in deck.brand_attributes:
                     for text in (fact.text, *fact.aliases):
                         self.names.setdefault(squash(text), Name(fact.subject, True))
         self._name_list = list(self.names)
@@ -440,7 +438,7 @@ def parse_choice(question: Question, response: str) -> int | None:
     A single letter always means a position, even when an option's text is a letter."""
     text = response.strip()
     given = normalize(text)
-    if question.kind == "tf":
+    if question.kind == QuestionKind.TF:
         if given in ("t", "true"):
             return 0
         if given in ("f", "false"):

@@ -78,6 +78,25 @@ class QuestionKind(StrEnum):
         return self in (QuestionKind.CLOZE, QuestionKind.TYPED)
 
 
+class Ask(StrEnum):
+    """What a question template asks about its facts (a template's `ask`)."""
+
+    VALUE = "value"
+    """The fact's value (a name, a number, a list member)."""
+    SUBJECT = "subject"
+    """Which drug the fact is about."""
+    NOT_SUBJECT = "not_subject"
+    """Which drug the fact is not about."""
+    EARLIEST = "earliest"
+    """Which drug has the earliest date."""
+    LATEST = "latest"
+    """Which drug has the latest date."""
+    STATEMENT = "statement"
+    """Whether the fact's statement holds (or its blank, for a cloze)."""
+    DATE = "date"
+    """The year of the fact's date."""
+
+
 class Level(StrEnum):
     """What a question asks of the learner (a revised Bloom level), for teachers' selections."""
 
@@ -125,3 +144,14 @@ class VignetteAsk(StrEnum):
 
 DIFFICULTIES = range(1, 6)
 """An author's estimate of a template's difficulty: 1 (easiest) to 5."""
+
+
+class KeyPlacement(StrEnum):
+    """Where a printable export puts the answer key (`--key`)."""
+
+    SEPARATE = "separate"
+    """In its own file beside the exam (exam-key.pdf beside exam.pdf)."""
+    APPENDED = "appended"
+    """After the questions, in the same file."""
+    NONE = "none"
+    """Left out."""

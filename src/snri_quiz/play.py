@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .errors import ProgressUnavailable, UsageError
 from .facts import Deck
 from .grading import MAX_RESPONSE, Grade, Lexicon, grade
+from .kinds import QuestionKind
 from .progress import ProgressStore, deferred_signals
-from .questions import LETTERS, Question, filter_questions, lettered_answer
+from .questions import LETTERS, Question, lettered_answer
+from .selection import Selection
 from .text import has_control, visible
+
+if TYPE_CHECKING:
+    from .content import Content
 
 HELP = (
     "Keys: a letter or the option's text answers; t/f for true or false; ? help, s skip, u undo, q quit;"
@@ -153,33 +158,16 @@ class Result:
 
 
 def order_for_review(
-    bank: Iterable[Question],
-    deck: Deck,
-    due: dict[str, datetime],
-    now: datetime,
-    *,
-    count: int,
-    mode: str,
-    topics: Iterable[str],
-    drugs: Iterable[str],
+    bank: Iterable[Question], deck: Deck, due: dict[str, datetime], now: datetime, selection: Selection
 ) -> list[Question]:
     """Questions that are due first (most overdue first), then new ones, then the rest by due date."""
-    pool = filter_questions(bank, deck, mode=mode, topics=topics, drugs=drugs)
+    pool = selection.matching(bank, deck)
     new = [q for q in pool if q.id not in due]
     random.Random(0).shuffle(new)
     seen = sorted((q for q in pool if q.id in due), key=lambda q: (due[q.id], q.id))
     due_now = [q for q in seen if due[q.id] <= now]
     later = [q for q in seen if due[q.id] > now]
-    return (due_now + new + later)[:count]
-
-
-def by_ids(bank: Iterable[Question], ids: Sequence[str]) -> list[Question]:
-    """Exactly the questions named, in that order; an unknown id is a usage error."""
-    index = {q.id: q for q in bank}
-    unknown = [i for i in ids if i not in index]
-    if unknown:
-        raise UsageError(f"unknown question id '{visible(unknown[0])}' (see `snri-quiz export --format json`)")
-    return [index[i] for i in ids]
+    return (due_now + new + later)[: selection.count]
 
 
 class UI(Protocol):
@@ -305,7 +293,7 @@ class _Session:
                 self.save(turn)
                 turns.append(turn)
             self.ui.feedback(q, turn.response, verdict, self.sources(q))
-            if not verdict.correct and self.ui.after_wrong(q.kind in ("typed", "cloze")):
+            if not verdict.correct and self.ui.after_wrong(QuestionKind(q.kind).typed):
                 with deferred_signals():
                     turn.overridden = True
                     if turn.answer_id is not None:
@@ -393,9 +381,9 @@ def run_session(
 
 
 def _form_hint(q: Question) -> str:
-    if q.kind == "mcq":
+    if QuestionKind(q.kind).lettered:
         return f"Answer with a letter A-{LETTERS[len(q.options) - 1]} or the option's text (? for keys)."
-    if q.kind == "tf":
+    if q.kind == QuestionKind.TF:
         return "Answer t or f (true or false; ? for keys)."
     return "Type an answer (? for keys)."
 
@@ -433,12 +421,13 @@ class TerminalUI:
         streak = f" · streak {result.streak}" if result.streak > 1 else ""
         label = "Again" if again else "Question"
         self._print(f"{label} {number}/{total} · {topic}{score}{streak}", "bold cyan")
-        prompt = f"True or false: {q.prompt}" if q.kind == "tf" else q.prompt
+        kind = QuestionKind(q.kind)
+        prompt = f"True or false: {q.prompt}" if kind is QuestionKind.TF else q.prompt
         self._print(prompt, "bold")
-        if q.kind == "mcq":
+        if kind.lettered:
             for letter, option in zip(LETTERS, q.options, strict=False):
                 self._print(f"  {letter}) {option}")
-        elif q.kind == "tf":
+        elif kind is QuestionKind.TF:
             self._print("  t) True   f) False")
         else:
             self._print("  (type your answer)", "dim")
@@ -461,8 +450,22 @@ class TerminalUI:
         self._print(f"Answer: {lettered_answer(q, ') ')}")
         if len(q.accepted) > 1 and not verdict.correct:
             self._print("Also accepted: " + "; ".join(q.accepted[1:]), "dim")
+        self.rationales(q)
         self._print(q.explanation, "dim" if verdict.correct else None)
         self.sources(sources)
+
+    def rationales(self, q: Question) -> None:
+        """Why each option is right or wrong, one line each: "B. <rationale>", the right one ticked
+        in a terminal and starred in plain text (a transcript, a pipe)."""
+        if not QuestionKind(q.kind).lettered or not q.rationales:
+            return
+        for index, rationale in enumerate(q.rationales[: len(q.options)]):
+            right = index == q.answer_index
+            if self.styled:
+                mark = "\u2713 " if right else "  "
+                self._print(f"{mark}{LETTERS[index]}. {rationale}", "green" if right else None)
+            else:
+                self._print(f"{'*' if right else ' '} {LETTERS[index]}. {rationale}")
 
     def sources(self, sources: list[Source]) -> None:
         from rich.markup import escape
@@ -533,3 +536,81 @@ class SilentUI(TerminalUI):
 
     def sources(self, sources: list[Source]) -> None:
         return None
+
+
+def quiz(
+    content: Content,
+    selection: Selection,
+    *,
+    cram: bool = False,
+    again: bool = True,
+    full_sources: bool = False,
+    as_json: bool = False,
+) -> int:
+    """`snri-quiz play`: choose the questions, run the session on standard input and output, print
+    the summary (or the JSON result); return the exit status."""
+    import signal
+    import sys
+
+    from rich.console import Console
+
+    deck = content.deck
+    if selection.count is None:
+        raise UsageError("--count must be given")  # pragma: no cover - the CLI's default is 10
+    if not selection.ids:
+        available = len(selection.matching(content.bank, deck))
+        if available == 0:
+            raise UsageError("no questions match these options")
+        if selection.seed is not None:
+            selection = replace(selection, count=min(selection.count, available))
+    now = datetime.now(UTC)
+    # Undecodable bytes at the prompt become surrogates that the quiz refuses, instead of a crash.
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
+    with ProgressStore.open() as store:
+        if selection.ids or selection.seed is not None:
+            questions = selection.pick(content.bank, deck)
+        else:
+            questions = order_for_review(content.bank, deck, store.due_dates(), now, selection)
+        interactive = sys.stdin.isatty()
+        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())  # rich also reads NO_COLOR
+
+        def read() -> str:
+            if interactive:
+                return input()
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\n")
+
+        ui = (SilentUI if as_json else TerminalUI)(
+            console, interactive=interactive, read=read, full_sources=full_sources
+        )
+
+        def on_term(signum: int, frame: object) -> None:
+            raise Stop("terminated", 128 + signal.SIGTERM)
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        session = store.start_session(selection.mode, cram, now)
+        code = 0
+        try:
+            result = run_session(
+                questions, deck, ui, store=store, session_id=session, lexicon=Lexicon(deck), cram=cram, again=again
+            )
+        except Stop as stop:
+            assert stop.result is not None
+            result, code = stop.result, stop.code
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        try:
+            store.finish_session(session, datetime.now(UTC))
+        except ProgressUnavailable:
+            pass  # the answers themselves are accounted for in result.unsaved
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        sys.stdout.flush()
+    else:
+        if interactive and result.stopped:
+            console.print()
+        ui.summary(result)
+    return code or (1 if result.unsaved else 0)

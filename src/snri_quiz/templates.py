@@ -41,18 +41,19 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidContent, Problem
 from .facts import Deck, FieldReader
-from .kinds import DIFFICULTIES, Level, QuestionKind, VignetteAsk
+from .kinds import DIFFICULTIES, Ask, Level, QuestionKind, VignetteAsk
 from .yamlio import LineMap, control_character, load_yaml
 
-KINDS = ("mcq", "tf", "cloze", "typed")
-ASKS = ("value", "subject", "not_subject", "earliest", "latest", "statement", "date")
+KINDS = (QuestionKind.MCQ, QuestionKind.TF, QuestionKind.CLOZE, QuestionKind.TYPED)
+"""The kinds a template may make."""
+ASKS = tuple(Ask)
 FACT_FIELDS = ("hint", "date", "answer", "question", "distractors", "false_statement", "note", "caveat", "scope")
 # Which asks each kind supports.
-_ALLOWED = {
-    "mcq": {"value", "subject", "not_subject", "earliest", "latest", "statement"},
-    "tf": {"value", "statement"},
-    "cloze": {"value", "statement", "date"},
-    "typed": {"value", "subject", "statement", "date"},
+_ALLOWED: dict[str, set[Ask]] = {
+    QuestionKind.MCQ: {Ask.VALUE, Ask.SUBJECT, Ask.NOT_SUBJECT, Ask.EARLIEST, Ask.LATEST, Ask.STATEMENT},
+    QuestionKind.TF: {Ask.VALUE, Ask.STATEMENT},
+    QuestionKind.CLOZE: {Ask.VALUE, Ask.STATEMENT, Ask.DATE},
+    QuestionKind.TYPED: {Ask.VALUE, Ask.SUBJECT, Ask.STATEMENT, Ask.DATE},
 }
 
 LIMIT = 1_000_000
@@ -435,6 +436,10 @@ class Finding:
     """A risk factor or setting rather than a sign of the effect itself."""
     required: bool = False
     """Every adverse-effect stem about an effect that lists this value shows it."""
+    anchor: bool = False
+    """A sign specific to its effect: every adverse-effect stem shows one, and no other signs."""
+    effects: bool = True
+    """False: never shown in an adverse-effect stem (e.g. a disease that explains the signs itself)."""
 
 
 @dataclass(frozen=True)
@@ -456,6 +461,11 @@ class Clue:
     section: str = ""
     """The label section that shows a drug lacks the value when the drug has no fact of the
     attribute at all (e.g. `8.4` for pediatric use)."""
+    excluded: tuple[str, ...] = ()
+    """Values never used as this clue (`except:`), e.g. where a caveat outside the deck applies."""
+    see: tuple[str, ...] = ()
+    """Attributes whose facts say what the label does instead, cited for a drug that lacks the value
+    (e.g. `renal_dosing` for a drug its label allows in renal impairment at another dose)."""
 
 
 @dataclass(frozen=True)
@@ -499,9 +509,9 @@ class Template:
 
     id: str
     """Unique id; part of every question id it produces, so never rename it."""
-    kind: str
-    """mcq, tf, cloze or typed."""
-    ask: str
+    kind: QuestionKind
+    """mcq, tf, cloze or typed (one of KINDS)."""
+    ask: Ask | VignetteAsk
     """What is asked: value, subject, not_subject, earliest, latest, statement or date."""
     attributes: tuple[str, ...]
     """The attributes whose facts it applies to."""
@@ -523,8 +533,8 @@ class Template:
     """Topic override, or empty for the attribute's topic."""
     vignette: Vignette | None
     """Vignettes: how clues combine, read and are explained; None for other kinds."""
-    level: str
-    """What its questions ask of the learner (a kinds.Level value)."""
+    level: Level
+    """What its questions ask of the learner."""
     difficulty: int
     """The author's estimate of its questions' difficulty, 1 (easiest) to 5."""
     path: str
@@ -747,12 +757,14 @@ def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[st
             text, sex, ages = r.get("text", str, required=True, default=""), r.text("sex"), _age_range(r, "ages")
             risk = r.get("risk", bool, default=False)
             required = r.get("required", bool, default=False)
+            anchor = r.get("anchor", bool, default=False)
+            effects = r.get("effects", bool, default=True)
             r.finish()
             if sex and sex not in SEXES:
                 r.problem("sex", f"'{sex}' is not one of {', '.join(SEXES)}")
                 continue
         elif isinstance(raw, str):
-            text, sex, ages, risk, required = raw, "", None, False, False
+            text, sex, ages, risk, required, anchor, effects = raw, "", None, False, False, False, True
         else:
             problems.append(Problem(path, data.line_of(value), f"findings.{value}: expected a sentence or a mapping"))
             continue
@@ -761,7 +773,7 @@ def _read_findings(data: LineMap, path: str, problems: list[Problem]) -> dict[st
             continue
         compiled = _compile(str(text), where, problems)
         if compiled is not None:
-            out[" ".join(str(value).split())] = Finding(compiled, sex, ages, risk, required)
+            out[" ".join(str(value).split())] = Finding(compiled, sex, ages, risk, required, anchor, effects)
     return out
 
 
@@ -777,6 +789,8 @@ def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Probl
     same_value = r.get("same_value", bool, default=False)
     ages = _age_range(r, "ages")
     section = r.text("section")
+    excluded = r.texts("except")
+    see = r.texts("see")
     texts = {key: r.get(key, str, required=True, default="") for key in ("has", "lacks")}
     r.finish()
     for attr in attributes:
@@ -784,10 +798,13 @@ def _read_clue(raw: Any, path: str, where: str, deck: Deck, problems: list[Probl
             r.problem("attribute", f"unknown attribute '{attr}'")
         elif not deck.attributes[attr].closed:
             r.problem("attribute", f"'{attr}' is open, so a drug without a value is not provably without it")
+    for attr in see:
+        if attr not in deck.attributes:
+            r.problem("see", f"unknown attribute '{attr}'")
     compiled = {key: _compile(text, (path, raw.line_of(key), where, key), problems) for key, text in texts.items()}
     if len(problems) > before or compiled["has"] is None or compiled["lacks"] is None:
         return None
-    return Clue(attributes, holds, compiled["has"], compiled["lacks"], same_value, ages, section)
+    return Clue(attributes, holds, compiled["has"], compiled["lacks"], same_value, ages, section, excluded, see)
 
 
 def _read_vignette(
@@ -848,7 +865,7 @@ def _read_vignette(
     if ask == VignetteAsk.DRUG and not [c for c in clues if c is not None] and len(problems) == before:
         r.problem("clues", "a drug-choice vignette needs at least one clue")
     if ask in (VignetteAsk.VALUE, VignetteAsk.EFFECT) and not attributes:
-        r.problem("attribute", f"a '{ask}' vignette needs its attribute(s)")
+        r.problem("attribute", f"a vignette with ask '{ask}' needs its attribute(s)")
     if condition and condition not in deck.attributes:
         r.problem("condition", f"unknown attribute '{condition}'")
     if ask == VignetteAsk.VALUE and len(choices) < 3:
@@ -885,7 +902,7 @@ def _read_vignette(
     return Template(
         id=template_id,
         kind=QuestionKind.VIGNETTE,
-        ask=ask,
+        ask=VignetteAsk(ask),
         attributes=attributes or tuple(dict.fromkeys(a for c in all_clues for a in c.attributes)),
         prompt=compiled["prompt"],
         explanation=compiled["explanation"],
@@ -896,7 +913,7 @@ def _read_vignette(
         per="fact",
         topic=topic,
         vignette=vignette,
-        level=level,
+        level=Level(level),
         difficulty=difficulty,
         path=path,
         line=entry.line,
@@ -969,7 +986,9 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     for key in ("prompt", "reverse"):
         if key in entry and entry[key] is not None and key in texts and not texts[key].strip():
             r.problem(key, "must not be empty")
-    if kind and kind not in KINDS:
+    if kind == QuestionKind.VIGNETTE:
+        r.problem("kind", "a vignette goes in the file's 'vignettes:' list, not 'templates:'")
+    elif kind and kind not in KINDS:
         r.problem("kind", f"'{kind}' is not one of {', '.join(KINDS)}")
     if ask and ask not in ASKS:
         r.problem("ask", f"'{ask}' is not one of {', '.join(ASKS)}")
@@ -978,7 +997,11 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
     for attr in attributes:
         if attr not in deck.attributes:
             r.problem("attribute", f"unknown attribute '{attr}'")
-        elif kind in ("mcq", "tf") and ask in ("value", "subject", "not_subject") and not deck.attributes[attr].closed:
+        elif (
+            kind in (QuestionKind.MCQ, QuestionKind.TF)
+            and ask in (Ask.VALUE, Ask.SUBJECT, Ask.NOT_SUBJECT)
+            and not deck.attributes[attr].closed
+        ):
             r.problem(
                 "attribute", f"'{attr}' is open (not every true value is listed), so it cannot supply wrong options"
             )
@@ -1003,17 +1026,17 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         text = _compile(source, (path, entry.line_of(key), str(name), key), problems)
         if text is not None:
             compiled[key] = text
-    if kind == "cloze" and "prompt" in compiled:
+    if kind == QuestionKind.CLOZE and "prompt" in compiled:
         used = find_undeclared_variables(_ENV.parse(texts["prompt"]))
         if not used & {"blank", "statement"}:
-            wanted = "{{ statement }}" if ask == "statement" else "{{ blank }}"
+            wanted = "{{ statement }}" if ask == Ask.STATEMENT else "{{ blank }}"
             r.problem("prompt", f"a cloze prompt must show the blank: use {wanted}")
     if len(problems) > before:
         return None
     return Template(
         id=template_id,
-        kind=kind,
-        ask=ask,
+        kind=QuestionKind(kind),
+        ask=Ask(ask),
         attributes=attributes,
         prompt=compiled["prompt"],
         explanation=compiled["explanation"],
@@ -1024,7 +1047,7 @@ def _read_template(entry: LineMap, path: str, index: int, deck: Deck, problems: 
         per=per,
         topic=topic,
         vignette=None,
-        level=level,
+        level=Level(level),
         difficulty=difficulty,
         path=path,
         line=entry.line,

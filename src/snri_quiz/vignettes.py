@@ -48,9 +48,10 @@ SKIP_NO_FINDING = "a clue value has no finding sentence"
 SKIP_PATIENT = "the findings need patients of different sexes or ages"
 SKIP_NO_DRUG = "no label names a drug for the story"
 SKIP_LIMIT = "over the per-effect limit"
-SKIP_ONLY_RISKS = "the findings are all risk factors, no sign of the effect"
 SKIP_MISSING = "leaves out a finding every stem about the effect shows"
 SKIP_CONFIDENCE = "a clue rests on a fact of less than high confidence"
+SKIP_NO_ANCHOR = "no finding specific to the effect"
+SKIP_NOT_SPECIFIC = "a finding that other effects share (only specific signs and settings are shown)"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class _Maker:
             for name in (drug.name, drug.subject, *drug.aliases):
                 self.named[name.lower()] = drug.subject
         for fact in deck.facts:
-            if fact.attribute.startswith("brand_names") and fact.subject != deck.class_subject:
+            if fact.attribute in deck.brand_attributes and fact.subject != deck.class_subject:
                 for name in (display(fact), *fact.aliases):
                     self.named[name.lower()] = fact.subject
         ordered = sorted(self.named, key=len, reverse=True)
@@ -134,9 +135,10 @@ class _Maker:
             if value in (normalize(display(f)), *map(normalize, f.aliases))
         ]
 
-    def clue_values(self, attributes: Sequence[str]) -> list[tuple[str, str]]:
-        """(attribute, value) of every distinct value the attributes hold, in a stable order."""
-        return [(a, v) for a in attributes for v in self.truth.values.get(a, [])]
+    def clue_values(self, clue: Clue) -> list[tuple[str, str]]:
+        """(attribute, value) of every distinct value the clue's attributes hold, in a stable order."""
+        excluded = {normalize(x) for x in clue.excluded}
+        return [(a, v) for a in clue.attributes for v in self.truth.values.get(a, []) if normalize(v) not in excluded]
 
     # -- the patient ----------------------------------------------------------------------
     def patient(self, qid: str, findings: list[Finding], ages: tuple[int, int]) -> dict[str, Any]:
@@ -261,14 +263,14 @@ class _Maker:
     # -- drug choice -------------------------------------------------------------------------
     def drug_choices(self) -> Iterator[Question]:
         spec = self.spec
-        base = [[_Given(c, a, v, c.holds) for a, v in self.clue_values(c.attributes)] for c in spec.clues]
+        base = [[_Given(c, a, v, c.holds) for a, v in self.clue_values(c)] for c in spec.clues]
         for combo in itertools.product(*base):
             extras: list[_Given | None] = [None] if spec.alone else []
             for clue in spec.extra:
                 if clue.same_value:
                     extras += [_Given(clue, a, combo[0].value, clue.holds) for a in clue.attributes]
                 else:
-                    extras += [_Given(clue, a, v, clue.holds) for a, v in self.clue_values(clue.attributes)]
+                    extras += [_Given(clue, a, v, clue.holds) for a, v in self.clue_values(clue)]
             for extra in extras:
                 givens = [*combo, extra] if extra is not None else list(combo)
                 try:
@@ -352,6 +354,8 @@ class _Maker:
         attribute (the closed list), else its label at the clue's `section`; what it cites is
         added to `refs`."""
         facts = self.holding(drug.subject, given) or self.truth.of(drug.subject, given.attribute)[:1]
+        if not facts and given.clue and given.clue.see:
+            facts = self.nearest(drug, given.clue.see, given.value)
         if facts:
             refs += [r for f in facts for r in f.sources]
             return cite(self.deck, facts)
@@ -361,6 +365,14 @@ class _Maker:
             refs.append(ref)
             return f" [{self.deck.brief(ref)}]"
         return ""
+
+    def nearest(self, drug: Drug, attributes: Sequence[str], value: str) -> list[Fact]:
+        """The drug's fact of these attributes that shares most words with the value (none: [])."""
+        words = {w for w in re.findall(r"[a-z]+", value.lower()) if len(w) > 3}
+        found = [f for a in attributes for f in self.truth.of(drug.subject, a)]
+        scored = [(len(words & set(re.findall(r"[a-z]+", f.text.lower()))), -i, f) for i, f in enumerate(found)]
+        best = max(scored, key=lambda item: item[:2], default=None)
+        return [best[2]] if best and best[0] else []
 
     def label_of(self, drug: Drug) -> str:
         """The id of the drug's label its facts cite most (ties: the first cited)."""
@@ -440,7 +452,7 @@ class _Maker:
             ctx=ctx,
             options=options,
             clues=[fact],
-            cited=[*([condition] if condition else []), *cited],
+            cited=cited,  # the story's condition is context: not cited
             subject=drug.subject,
             drugs=[drug.subject],
         )
@@ -483,24 +495,26 @@ class _Maker:
     def effect(self, key: str, combo: list[Fact]) -> Question:
         subject = self.deck.class_subject
         givens = [_Given(None, key, display(f)) for f in combo]
-        others = [a for a in self.t.attributes if a != key]
-        fits = {a: [self.fit(subject, _Given(None, a, g.value)) for g in givens] for a in others}
-        if any(all(x is True for x in v) for v in fits.values()):
-            raise _Skip(SKIP_SEVERAL_FIT)
-        if any(False not in v for v in fits.values()):
-            raise _Skip(SKIP_UNCERTAIN)
-        qid = question_id(self.t.id, *(f.id for f in combo))
-        rng = seeded(qid)
-        wrong = sorted(rng.sample(others, min(len(others), self.spec.options - 1)), key=others.index)
-        if len(wrong) < 3:
-            raise _Skip(SKIP_FEW)
         findings = [self.finding(g.value) for g in givens]
-        if all(f.risk for f in findings):
-            raise _Skip(SKIP_ONLY_RISKS)
+        if not any(f.anchor for f in findings):
+            raise _Skip(SKIP_NO_ANCHOR)
+        if any(not (f.anchor or f.risk) or not f.effects for f in findings):
+            raise _Skip(SKIP_NOT_SPECIFIC)
         for fact in self.truth.of(subject, key):
             found = self.spec.findings.get(display(fact))
             if found is not None and found.required and fact not in combo:
                 raise _Skip(SKIP_MISSING)
+        others = [a for a in self.t.attributes if a != key]
+        fits = {a: [self.fit(subject, _Given(None, a, g.value)) for g in givens] for a in others}
+        if any(all(x is True for x in v) for v in fits.values()):
+            raise _Skip(SKIP_SEVERAL_FIT)
+        # a wrong option explains none of the findings, so "the case shows none of its signs" is true
+        clear = [a for a in others if all(x is False for x in fits[a])]
+        qid = question_id(self.t.id, *(f.id for f in combo))
+        rng = seeded(qid)
+        if len(clear) < 3:
+            raise _Skip(SKIP_FEW)
+        wrong = sorted(rng.sample(clear, min(len(clear), self.spec.options - 1)), key=others.index)
         labelled = sorted(
             {self.deck.source(r).drug for f in combo for r in f.sources if self.deck.source(r).drug}
             & {d.subject for d in self.deck.drugs}
@@ -514,34 +528,38 @@ class _Maker:
         story = [ctx["opening"]]
         if self.spec.stem is not None:
             story.append(self.render(self.spec.stem, ctx))
-        story += self.sentences(findings, ctx)
+        order = sorted(range(len(findings)), key=lambda i: not findings[i].risk)  # the setting, then the signs
+        story += self.sentences([findings[i] for i in order], ctx)
+        signs = [g.value for g, f in zip(givens, findings, strict=True) if f.anchor]
+        risks = [g.value for g, f in zip(givens, findings, strict=True) if not f.anchor]
         name = self.effect_name(key)
-        options = [
-            (name, key, f"{name}: correct; it explains {joined([g.value for g in givens])}{cite(self.deck, combo)}.")
-        ]
+        setting = f" in the setting of {joined(risks)}" if risks else ""
+        options = [(name, key, f"{name}: correct; it explains {joined(signs)}{setting}{cite(self.deck, combo)}.")]
         cited: list[Fact] = []
         for other in wrong:
-            missing = givens[fits[other].index(False)].value
             theirs = self.truth.of(subject, other)
             cited += theirs[:1]
+            examples = [display(f) for f in theirs if self.is_anchor(display(f))][:2]
+            such = f" (such as {joined(examples, 'or')})" if examples else ""
+            other_name = self.effect_name(other)
             options.append(
-                (
-                    self.effect_name(other),
-                    other,
-                    f"{self.effect_name(other)}: does not explain {missing}{cite(self.deck, theirs)}.",
-                )
+                (other_name, other, f"{other_name}: the case shows none of its signs{such}{cite(self.deck, theirs)}.")
             )
-        ctx.update(answer=name, findings=joined([g.value for g in givens]))
+        ctx.update(answer=name, findings=joined(signs) + setting)
         return self.question(
             qid,
             story=story,
             ctx=ctx,
             options=options,
             clues=combo,
-            cited=[*([condition] if condition else []), *cited],
+            cited=cited,  # the story's condition is context: not cited
             subject=drug.subject,
             drugs=[drug.subject],
         )
+
+    def is_anchor(self, value: str) -> bool:
+        found = self.spec.findings.get(value)
+        return found is not None and found.anchor
 
     def effect_name(self, attribute: str) -> str:
         return capitalized(self.deck.attributes[attribute].label)
