@@ -793,6 +793,7 @@ def _build_package(
     mods: list[int] = []
     added: list[tuple[str, str]] = []
     updated: list[Update] = []
+    hash_of = functools.cache(functools.partial(_hash_of, deck))  # once per fact, not per question citing it
     for q, spec in zip(questions, specs, strict=True):
         before = old_notes.get(spec.guid)
         mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
@@ -802,7 +803,7 @@ def _build_package(
         if before is None or "retired" in before:
             added.append((q.id, q.prompt))
         elif was_changed:
-            facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != _hash_of(deck, f))
+            facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != hash_of(f))
             updated.append(Update(q.id, q.prompt, facts))
     used_types = sorted({s.note_type for s in specs})
     stamped = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now) for k in used_types]
