@@ -969,30 +969,34 @@ def _write_apkg(
             genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(timestamp * 1000))
             ids = itertools.count(timestamp * 1000)
             deck_ids = {name: subdeck_id(deck, name) for name in {s.deck_name for s in specs}}
-            notes, cards = [], []
+            notes: list[tuple[int, NoteSpec, int]] = []
+            cards = []
             for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
                 note_id = next(ids)
-                notes.append(
-                    (
-                        note_id,
-                        spec.guid,
-                        NOTE_TYPES[spec.note_type].id,
-                        mod,
-                        -1,
-                        " " + " ".join(spec.tags) + " ",
-                        "\x1f".join(spec.fields),
-                        spec.fields[0],
-                        0,
-                        0,
-                        "",
-                    )
-                )
+                notes.append((note_id, spec, mod))
                 deck_id = deck_ids[spec.deck_name]
                 for ordinal in range(spec.cards):
                     cards.append(
                         (next(ids), note_id, deck_id, ordinal, mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
                     )
-            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+            # each row is made as it is inserted: a list of them would hold a second copy of every note's text
+            rows = (
+                (
+                    note_id,
+                    spec.guid,
+                    NOTE_TYPES[spec.note_type].id,
+                    mod,
+                    -1,
+                    " " + " ".join(spec.tags) + " ",
+                    "\x1f".join(spec.fields),
+                    spec.fields[0],
+                    0,
+                    0,
+                    "",
+                )
+                for note_id, spec, mod in notes
+            )
+            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
             cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             connection.commit()
         finally:

@@ -227,7 +227,9 @@ def _write_cache(folder: Path, name: str, content: Content) -> None:
     if not _private_folder(folder, create=True):
         return
     try:
-        sample = content.bank[:500]
+        # every n-th question: the first 500 come from the first templates, which can be much
+        # smaller than the rest (a bank estimated small, encoded whole, then found too big)
+        sample = content.bank[:: max(1, len(content.bank) // 500)]
         sample_size = len(json.dumps(_columns(Question, sample), default=_as_list, ensure_ascii=False).encode())
         if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES:
             return  # the questions alone are too big: not worth encoding
