@@ -958,6 +958,7 @@ def _write_apkg(
     file beside `path`, named like every temporary file of the output `scratch`, so a
     killed build's scratch file is deleted by the next build."""
     import itertools
+    import shutil
 
     db_path = scratch_file(path.parent, scratch)
     try:
@@ -1002,10 +1003,17 @@ def _write_apkg(
         finally:
             connection.close()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
+            for name in ("collection.anki2", "media"):
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                archive.writestr(info, data, compresslevel=1)
+                if name == "media":
+                    archive.writestr(info, b"{}", compresslevel=1)
+                    continue
+                # streamed from the file, which can be hundreds of MB: what writestr does, a chunk at a time
+                info.file_size = db_path.stat().st_size
+                info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(..., compresslevel=1) sets it
+                with db_path.open("rb") as source, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
     finally:
         db_path.unlink(missing_ok=True)
