@@ -33,32 +33,40 @@ sys.path.insert(0, str(HERE))
 from synth import make_deck, make_wide_deck  # noqa: E402
 
 PY = sys.executable
+LAUNCH = str(HERE / "launch.py")
+STEPS = ("check", "build", "build_warm", "baseline", "floor", "pdf")
+LABELS = {
+    "check": "check (cold)",
+    "build": "build (cold)",
+    "build_warm": "build (warm)",
+    "baseline": "plain genanki",
+    "floor": "floor (inserts + zip)",
+    "pdf": "export pdf, 100 q (cold)",
+}
 
 
 def measure(argv: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(seconds, peak MiB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    """(seconds, peak MiB) of one child process, started by the small launcher (launch.py) so
+    that its peak memory is its own, not this script's pages inherited at fork."""
+    proc = subprocess.run(
+        [PY, LAUNCH, *argv],
+        input=stdin.encode() if stdin is not None else None,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
         env=env,
     )
-    if stdin is not None:
-        assert proc.stdin is not None
-        proc.stdin.write(stdin.encode())
-        proc.stdin.close()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        assert proc.stderr is not None
-        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+        raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.decode()[-2000:]}")
+    result = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return result["seconds"], result["maxrss_kib"] / 1024
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def dump_notes(deck: Path, target: Path) -> int:
+    """Write the deck's note specs as JSON lines (run in a child: `run.py --dump DECK TARGET`)."""
     from snri_quiz.anki import note_spec
     from snri_quiz.content import load_content
 
@@ -74,6 +82,7 @@ def dump_notes(deck: Path, target: Path) -> int:
                         "tags": list(spec.tags),
                         "guid": spec.guid,
                         "deck": spec.deck_name,
+                        "cards": spec.cards,
                     }
                 )
                 + "\n"
@@ -81,22 +90,62 @@ def dump_notes(deck: Path, target: Path) -> int:
     return len(content.bank)
 
 
-def size_run(n: int, work: Path) -> dict[str, object]:
-    """Cold: no question cache (SNRI_QUIZ_CACHE=off). Warm: the cache holds this deck's questions."""
+def size_run(n: int, work: Path, rounds: int) -> dict[str, object]:
+    """Cold: no question cache (SNRI_QUIZ_CACHE=off). Warm: the cache holds this deck's questions.
+
+    Cold build, warm build, genanki and the floor are measured side by side, `rounds` times in
+    turn, and each reported as its median round (time and memory apart)."""
+    tag = f"[{n} drugs]"
+    progress(f"{tag} writing the synthetic deck ...")
     deck = make_deck(work / f"deck{n}", n)
-    notes = dump_notes(deck, work / f"notes{n}.jsonl")
+    dump = work / f"notes{n}.jsonl"
+    progress(f"{tag} dumping its note specs for the baselines ...")
+    subprocess.run([PY, __file__, "--dump", str(deck), str(dump)], check=True, stdin=subprocess.DEVNULL)
+    with dump.open(encoding="utf-8") as handle:
+        notes = sum(1 for _ in handle)
     quiz = [PY, "-m", "snri_quiz"]
     cold = {**os.environ, "SNRI_QUIZ_CACHE": "off"}
     warm = {**os.environ, "SNRI_QUIZ_CACHE": str(work / "cache")}
     rows: dict[str, object] = {"drugs": n, "notes": notes}
-    rows["check"] = measure([*quiz, "check", "--deck", str(deck)], env=cold)
-    measure([*quiz, "build", "--deck", str(deck), "-o", str(work / "first")], env=warm)  # lock file + cache
-    rows["build"] = measure([*quiz, "build", "--deck", str(deck), "-o", str(work / f"out{n}")], env=cold)
-    rows["build_warm"] = measure([*quiz, "build", "--deck", str(deck), "-o", str(work / f"warm{n}")], env=warm)
-    rows["baseline"] = measure(
-        [PY, str(HERE / "baseline_genanki.py"), str(work / f"notes{n}.jsonl"), str(work / f"baseline{n}.apkg")]
-    )
-    rows["pdf"] = measure(
+
+    def step(name: str, argv: list[str], env: dict[str, str] | None = None, note: str = "") -> tuple[float, float]:
+        seconds, mib = measure(argv, env=env)
+        progress(f"{tag} {LABELS.get(name, name)}{note}: {seconds:.2f} s, {mib:.0f} MiB")
+        return seconds, mib
+
+    rows["check"] = step("check", [*quiz, "check", "--deck", str(deck)], env=cold)
+    step("first build", [*quiz, "build", "--deck", str(deck), "-o", str(work / "first")], env=warm)  # lock + cache
+    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in ("build", "build_warm", "baseline", "floor")}
+    seconds_file = work / "floor-seconds.txt"
+    for r in range(rounds):
+        note = f", round {r + 1}/{rounds}"
+        samples["build"].append(
+            step("build", [*quiz, "build", "--deck", str(deck), "-o", str(work / f"out{n}")], cold, note)
+        )
+        samples["build_warm"].append(
+            step("build_warm", [*quiz, "build", "--deck", str(deck), "-o", str(work / f"warm{n}")], warm, note)
+        )
+        samples["baseline"].append(
+            step(
+                "baseline",
+                [PY, str(HERE / "baseline_genanki.py"), str(dump), str(work / f"baseline{n}.apkg")],
+                None,
+                note,
+            )
+        )
+        _, mib = measure([PY, str(HERE / "floor.py"), str(dump), str(work / f"floor{n}.apkg"), str(seconds_file)])
+        seconds = float(seconds_file.read_text())
+        progress(f"{tag} {LABELS['floor']}{note}: {seconds:.2f} s, {mib:.0f} MiB")
+        samples["floor"].append((seconds, mib))
+    for key, values in samples.items():
+        rows[key] = (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
+    rows["ratios"] = {
+        "cold": statistics.median(b[0] / g[0] for b, g in zip(samples["build"], samples["baseline"], strict=True)),
+        "warm": statistics.median(b[0] / g[0] for b, g in zip(samples["build_warm"], samples["baseline"], strict=True)),
+        "memory": statistics.median(b[1] / g[1] for b, g in zip(samples["build"], samples["baseline"], strict=True)),
+    }
+    rows["pdf"] = step(
+        "pdf",
         [*quiz, "export", "--deck", str(deck), "--format", "pdf", "--count", "100", "-o", str(work / f"exam{n}.pdf")],
         env=cold,
     )
@@ -141,7 +190,9 @@ def startup(work: Path) -> dict[str, float]:
     }
 
 
-def report(sizes: list[dict[str, object]], start: dict[str, float], wide: dict[int, tuple[float, float]]) -> str:
+def report(
+    sizes: list[dict[str, object]], start: dict[str, float], wide: dict[int, tuple[float, float]], rounds: int
+) -> str:
     def fmt(pair: object) -> str:
         seconds, mib = pair  # type: ignore[misc]
         return f"{seconds:.2f} s, {mib:.0f} MiB"
@@ -151,31 +202,38 @@ def report(sizes: list[dict[str, object]], start: dict[str, float], wide: dict[i
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}. Date: {datetime.date.today().isoformat()}.",
-        "Command: `python benchmarks/run.py --write` (synthetic decks from `benchmarks/synth.py`).",
+        f"Command: `python benchmarks/run.py --sizes {' '.join(str(r['drugs']) for r in sizes)} --rounds {rounds} "
+        "--write` (synthetic decks from `benchmarks/synth.py`).",
         "",
         "Cold: no question cache (every step loads, validates and generates from the YAML). Warm: the",
-        "question cache already holds this deck (a rebuild with unchanged content).",
+        "question cache already holds this deck (a rebuild with unchanged content). Floor: the same",
+        "SQLite inserts and zip of the same notes, nothing else (`benchmarks/floor.py`, timed inside).",
+        f"Build, genanki and the floor ran side by side, {rounds} rounds in turn: each figure is the median",
+        "round, each ratio the median of the rounds' ratios. Every step runs in a fresh interpreter",
+        "started by a small launcher (`benchmarks/launch.py`), so its peak memory is its own.",
         "",
-        "| drugs | notes | check (cold) | build (cold) | build (warm) | plain genanki | cold / genanki "
-        "| warm / genanki | export pdf, 100 q (cold) | notes/s (cold build) |",
-        "|---:|---:|---|---|---|---|---:|---:|---|---:|",
+        "![time against deck size](results.png)",
+        "",
+        "| drugs | notes | check (cold) | build (cold) | build (warm) | plain genanki | floor "
+        "| cold / genanki | warm / genanki | memory / genanki | export pdf, 100 q (cold) | notes/s (cold build) |",
+        "|---:|---:|---|---|---|---|---|---:|---:|---:|---|---:|",
     ]
     for row in sizes:
-        build, warm, base = row["build"], row["build_warm"], row["baseline"]
+        build, warm, base, ratios = row["build"], row["build_warm"], row["baseline"], row["ratios"]
         rate = row["notes"] / build[0]  # type: ignore[index,operator]
         lines.append(
             f"| {row['drugs']} | {row['notes']} | {fmt(row['check'])} | {fmt(build)} | {fmt(warm)} "
-            f"| {fmt(base)} | {build[0] / base[0]:.2f} | {warm[0] / base[0]:.2f} "  # type: ignore[index]
-            f"| {fmt(row['pdf'])} | {rate:,.0f} |"
+            f"| {fmt(base)} | {fmt(row['floor'])} | {ratios['cold']:.2f} | {ratios['warm']:.2f} "  # type: ignore[index]
+            f"| {ratios['memory']:.2f} | {fmt(row['pdf'])} | {rate:,.0f} |"  # type: ignore[index]
         )
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         factor = large["drugs"] / small["drugs"]  # type: ignore[operator]
         lines += ["", f"Growth from {small['drugs']} to {large['drugs']} drugs ({factor:.0f}x the drugs):", ""]
-        for step in ("check", "build", "build_warm", "baseline", "pdf"):
+        for step in STEPS:
             t = large[step][0] / small[step][0]  # type: ignore[index]
             m = large[step][1] / small[step][1]  # type: ignore[index]
-            lines.append(f"- {step}: {t:.2f}x the time, {m:.2f}x the memory")
+            lines.append(f"- {LABELS[step]}: {t:.2f}x the time, {m:.2f}x the memory")
     if wide:
         lines += ["", "One drug with many facts of one attribute (20 drugs, `check`, cold):", ""]
         for n_facts, (seconds, mib) in wide.items():
@@ -192,30 +250,65 @@ def report(sizes: list[dict[str, object]], start: dict[str, float], wide: dict[i
     return "\n".join(lines) + "\n"
 
 
+def chart(sizes: list[dict[str, object]], target: Path) -> bool:
+    """A PNG of time against deck size (build cold and warm, genanki, the floor); False without
+    matplotlib (`pip install -r benchmarks/requirements.txt`)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        progress("no chart: matplotlib is not installed (pip install -r benchmarks/requirements.txt)")
+        return False
+    drugs = [r["drugs"] for r in sizes]
+    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100)
+    for key, style in (("build", "o-"), ("build_warm", "s-"), ("baseline", "^--"), ("floor", "v:")):
+        axes.plot(drugs, [r[key][0] for r in sizes], style, label=LABELS[key])  # type: ignore[index]
+    axes.set_xlabel("drugs in the synthetic deck")
+    axes.set_ylabel("seconds (median round)")
+    axes.set_title("snri-quiz build against plain genanki and the floor")
+    axes.set_xlim(left=0)
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    # fixed metadata, so the same figures make the same bytes
+    figure.savefig(target, format="png", metadata={"Software": None})
+    plt.close(figure)
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of build, genanki and floor side by side")
     parser.add_argument("--wide", type=int, nargs="*", default=[2000, 4000, 8000], help="facts of the one wide drug")
     parser.add_argument("--write", action="store_true", help="rewrite benchmarks/RESULTS.md (keeps its notes)")
+    parser.add_argument("--dump", nargs=2, metavar=("DECK", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dump:
+        dump_notes(Path(args.dump[0]), Path(args.dump[1]))
+        return
     with tempfile.TemporaryDirectory(prefix="snri-bench-") as tmp:
         work = Path(tmp)
+        progress("start-up: --help, import click, play to its first question ...")
         start = startup(work)  # first, on a quiet machine
         sizes = []
         for n in args.sizes:
-            print(f"measuring {n} drugs ...", file=sys.stderr)
-            sizes.append(size_run(n, work))
+            sizes.append(size_run(n, work, args.rounds))
         wide = {}
         for n in args.wide:
-            print(f"measuring one drug with {n} facts ...", file=sys.stderr)
+            progress(f"one drug with {n} facts (check) ...")
             wide[n] = wide_run(n, work)
-    text = report(sizes, start, wide)
+    text = report(sizes, start, wide, args.rounds)
     print(text)
     if args.write:
         target = HERE / "RESULTS.md"
         notes = ""
         if target.exists() and "\n## Notes" in target.read_text():
             notes = target.read_text()[target.read_text().index("\n## Notes") :]
+        chart(sizes, HERE / "results.png")
         target.write_text(text + notes)
 
 

@@ -79,3 +79,64 @@ def test_kinds_asks_and_levels_are_the_enums() -> None:
     # every ask the enums declare is used by some bundled template, and every kind a template may make
     assert {t.ask for t in facts} == set(Ask) and {t.ask for t in vignettes} == set(VignetteAsk)
     assert {t.kind for t in facts} == set(templates.KINDS)
+
+
+FAST_TEXTS = [
+    "{{ drug }} and {{ value }}",
+    "{{ drug|lower }}: {{ fact.scope }}{% if fact.scope %} ({{ fact.scope|capitalize }}){% endif %}",
+    "{% if value != true_value %}not {{ value }}{% elif value == 'x' %}x"
+    "{% else %}{{ all_values|join(', ') }}{% endif %}",
+    "{% if all_values|length == 1 %}one{% endif %}{{ all_values|first }}{% if not drug and value or 1 %}!{% endif %}",
+    "{{ 3 }} {{ none }} {{ all_values }} {{ fact }}{{ all_values|join }}",
+]
+FAST_CONTEXTS = [
+    {"drug": "Cymbalta", "value": "a", "true_value": "a", "all_values": ["a", "b"], "fact": {"scope": "adults"}},
+    {"drug": "", "value": "x", "true_value": "y", "all_values": ["only"], "fact": {"scope": ""}},
+    {"drug": "É", "value": "a", "true_value": "b", "all_values": [], "fact": {"scope": "ǅ"}},
+    {"drug": 7, "value": ["a"], "true_value": "b", "all_values": ["a", 2], "fact": {"scope": 3}},  # not str: Jinja2
+    {"drug": "D", "value": "v", "all_values": ["a"], "fact": {}},  # missing: Jinja2 raises
+]
+
+
+@pytest.mark.parametrize("source", FAST_TEXTS)
+def test_simple_texts_render_as_jinja_does(tmp_path: Path, source: str) -> None:
+    """The fast path of simple texts prints what Jinja2 prints, and hands every case it does not
+    cover (other types, missing variables) to Jinja2, which then decides."""
+    deck = load_deck(Path(__file__).parent / "data" / "tiny-deck")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "t.yaml").write_text(
+        "templates:\n  - id: t\n    kind: typed\n    ask: value\n    attribute: indications_us\n"
+        f"    prompt: {source!r}\n    explanation: '{{{{ value }}}}'\n"
+    )
+    (text,) = (t.prompt for t in load_templates(folder, deck))
+    assert text.fast is not None
+    for ctx in FAST_CONTEXTS:
+        try:
+            expected: str | None = "".join(text.root_render_func(text.new_context(ctx, shared=True)))
+        except Exception:  # noqa: BLE001 - Jinja2's error: the fast path must not print anything instead
+            expected = None
+        try:
+            got: str | None = text.fast(ctx)
+        except Exception:  # noqa: BLE001 - handed to Jinja2
+            got = None
+        assert got is None or got == expected, (source, ctx)
+        if expected is None:
+            with pytest.raises(InvalidContent):
+                templates.render(text, ctx)
+        else:
+            assert templates.render(text, ctx) == " ".join(expected.split())
+
+
+def test_texts_beyond_the_fast_path_have_none(tmp_path: Path) -> None:
+    deck = load_deck(Path(__file__).parent / "data" / "tiny-deck")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    sources = ["{{ fact.items }}", "{{ value|upper }}", "{{ self }}", "{{ value ~ drug }}", "{{ value[0] }}"]
+    entries = "".join(
+        f"  - id: t{i}\n    kind: typed\n    ask: value\n    attribute: indications_us\n"
+        f"    prompt: {s!r}\n    explanation: '{{{{ value }}}}'\n"
+        for i, s in enumerate(sources)
+    )
+    (folder / "t.yaml").write_text("templates:\n" + entries)
+    assert [t.prompt.fast for t in load_templates(folder, deck)] == [None] * len(sources)

@@ -793,6 +793,7 @@ def _build_package(
     mods: list[int] = []
     added: list[tuple[str, str]] = []
     updated: list[Update] = []
+    hash_of = functools.cache(functools.partial(_hash_of, deck))  # once per fact, not per question citing it
     for q, spec in zip(questions, specs, strict=True):
         before = old_notes.get(spec.guid)
         mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
@@ -802,7 +803,7 @@ def _build_package(
         if before is None or "retired" in before:
             added.append((q.id, q.prompt))
         elif was_changed:
-            facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != _hash_of(deck, f))
+            facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != hash_of(f))
             updated.append(Update(q.id, q.prompt, facts))
     used_types = sorted({s.note_type for s in specs})
     stamped = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now) for k in used_types]
@@ -957,6 +958,7 @@ def _write_apkg(
     file beside `path`, named like every temporary file of the output `scratch`, so a
     killed build's scratch file is deleted by the next build."""
     import itertools
+    import shutil
 
     db_path = scratch_file(path.parent, scratch)
     try:
@@ -968,39 +970,50 @@ def _write_apkg(
             genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(timestamp * 1000))
             ids = itertools.count(timestamp * 1000)
             deck_ids = {name: subdeck_id(deck, name) for name in {s.deck_name for s in specs}}
-            notes, cards = [], []
+            notes: list[tuple[int, NoteSpec, int]] = []
+            cards = []
             for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
                 note_id = next(ids)
-                notes.append(
-                    (
-                        note_id,
-                        spec.guid,
-                        NOTE_TYPES[spec.note_type].id,
-                        mod,
-                        -1,
-                        " " + " ".join(spec.tags) + " ",
-                        "\x1f".join(spec.fields),
-                        spec.fields[0],
-                        0,
-                        0,
-                        "",
-                    )
-                )
+                notes.append((note_id, spec, mod))
                 deck_id = deck_ids[spec.deck_name]
                 for ordinal in range(spec.cards):
                     cards.append(
                         (next(ids), note_id, deck_id, ordinal, mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
                     )
-            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+            # each row is made as it is inserted: a list of them would hold a second copy of every note's text
+            rows = (
+                (
+                    note_id,
+                    spec.guid,
+                    NOTE_TYPES[spec.note_type].id,
+                    mod,
+                    -1,
+                    " " + " ".join(spec.tags) + " ",
+                    "\x1f".join(spec.fields),
+                    spec.fields[0],
+                    0,
+                    0,
+                    "",
+                )
+                for note_id, spec, mod in notes
+            )
+            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
             cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             connection.commit()
         finally:
             connection.close()
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            for name, data in (("collection.anki2", db_path.read_bytes()), ("media", b"{}")):
+            for name in ("collection.anki2", "media"):
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
-                archive.writestr(info, data, compresslevel=1)
+                if name == "media":
+                    archive.writestr(info, b"{}", compresslevel=1)
+                    continue
+                # streamed from the file, which can be hundreds of MB: what writestr does, a chunk at a time
+                info.file_size = db_path.stat().st_size
+                info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(..., compresslevel=1) sets it
+                with db_path.open("rb") as source, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source, target, 1 << 20)
     finally:
         db_path.unlink(missing_ok=True)

@@ -345,6 +345,11 @@ class Fact:
     key_terms: tuple[str, ...] = ()
     """Essential words that suffice as a typed answer (`MAOI` for 'an MAOI')."""
 
+    def __hash__(self) -> int:
+        # the id is unique in a deck and part of equality: hashing every field cost a second
+        # per 1.5 million hashes (vignettes gather the facts they cite in dicts)
+        return hash(self.id)
+
     @property
     def text(self) -> str:
         """The value as display text."""

@@ -22,11 +22,17 @@ if TYPE_CHECKING:
     from .templates import Template
 
 
-def render(template: Any, context: dict[str, Any]) -> str:
-    """templates.render, imported on first use so that loading cached questions skips Jinja2."""
-    from .templates import render as render_template
+_RENDERER: list[Callable[[Any, dict[str, Any]], str]] = []
 
-    return render_template(template, context)
+
+def render(template: Any, context: dict[str, Any]) -> str:
+    """templates.render, imported on first use so that loading cached questions skips Jinja2
+    (once: an import statement here cost 4% of a cold build)."""
+    if not _RENDERER:
+        from .templates import render as render_template
+
+        _RENDERER.append(render_template)
+    return _RENDERER[0](template, context)
 
 
 BLANK = "_____"
@@ -135,6 +141,8 @@ class Truth:
         self._texts: dict[tuple[str, str], list[str]] = {}
         self._candidates: dict[tuple[str, str], list[str]] = {}
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._with_value: dict[str, dict[str, list[Fact]]] = {}
+        self._whose: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self.tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
         """Tags by (template id, topic, drugs...), made once."""
         self.holders: dict[tuple[str, str], set[str]] = {}
@@ -187,6 +195,28 @@ class Truth:
         """One tuple object for equal tuples (tags, drugs, sources): a million questions repeat a few
         thousand of them, and each copy costs memory (and cache space) for nothing."""
         return self._shared.setdefault(items, items)
+
+    def with_value(self, attribute: str, form: str) -> list[Fact]:
+        """The attribute's facts whose value (as displayed) normalizes to `form`, in deck order: an
+        index built once per attribute, so a question does not scan every drug's facts."""
+        index = self._with_value.get(attribute)
+        if index is None:
+            index = self._with_value[attribute] = {}
+            for fact in self.by_attribute.get(attribute, []):
+                index.setdefault(normalize(display(fact)), []).append(fact)
+        return index.get(form, [])
+
+    def whose(self, fact: Fact) -> str:
+        """` of a, b and c`: the drugs (lowercase, sorted) for which the fact's value may be true,
+        the class excepted; empty when there are none. Once per value, not once per question."""
+        key = (fact.attribute, display(fact), fact.aliases)
+        found = self._whose.get(key)
+        if found is None:
+            holders = sorted(
+                self.deck.subject_name(s).lower() for s in self.holding(fact) if s != self.deck.class_subject
+            )
+            found = self._whose[key] = f" of {joined(holders)}" if holders else ""
+        return found
 
     def holding(self, fact: Fact) -> frozenset[str]:
         """Subjects for which the fact's value (or an alias of it) may be true."""
@@ -440,10 +470,7 @@ class _Maker:
             if other is None:
                 reasons[option] = f"{capitalized(option)}: not the {label} of {own.lower()}{self.cite([fact])}."
                 continue
-            holders = sorted(
-                self.deck.subject_name(s).lower() for s in self.truth.holding(other) if s != self.deck.class_subject
-            )
-            whose = f" of {joined(holders)}" if holders else ""
+            whose = self.truth.whose(other)
             reasons[option] = f"{capitalized(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other])}."
         return reasons
 
@@ -705,8 +732,10 @@ def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
 def cite(deck: Deck, facts: Iterable[Fact]) -> str:
     """` [Savella label, 1]`: the first primary source of the facts (else the first source)."""
     refs = [r for f in facts for r in f.sources]
-    primary = [r for r in refs if deck.source(r).primary]
-    return f" [{deck.brief((primary or refs)[0])}]" if refs else ""
+    if not refs:
+        return ""
+    first = next((r for r in refs if deck.source(r).primary), refs[0])
+    return f" [{deck.brief(first)}]"
 
 
 def capitalized(text: str) -> str:

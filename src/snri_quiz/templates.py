@@ -206,6 +206,9 @@ class CompiledText(JinjaTemplate):
     """(file, line of the field, template id, field name)."""
     guarded: bool = False
     """True unless it is small and simple: then what it prints is counted as it prints."""
+    fast: Callable[[dict[str, Any]], str] | None = None
+    """A simple text (context values, dict fields, a few filters, `if`) as a plain Python function
+    that prints what Jinja2 would, or raises where it does not cover the case; None for the rest."""
 
 
 class _Sandbox(SandboxedEnvironment):
@@ -292,6 +295,128 @@ def _printed_size(value: Any, budget: int) -> int:
         else:
             size += 8
     return size
+
+
+class _NotFast(Exception):
+    """A template text the fast path does not cover (it is rendered by Jinja2 alone)."""
+
+
+class _Slow(Exception):
+    """A value the fast path does not cover: this render goes to Jinja2."""
+
+
+def _item(obj: Any, key: str) -> Any:
+    """`obj.key` for a dict, as the sandbox reads it (the key is no dict attribute: checked on compile)."""
+    if type(obj) is not dict:
+        raise _Slow
+    return obj[key]
+
+
+def _lower(value: Any) -> str:
+    if type(value) is not str:
+        raise _Slow
+    return value.lower()
+
+
+def _capitalize(value: Any) -> str:
+    if type(value) is not str:
+        raise _Slow
+    return value.capitalize()
+
+
+def _length(value: Any) -> int:
+    if type(value) not in (str, list, tuple, dict):
+        raise _Slow
+    return len(value)
+
+
+def _first(value: Any) -> Any:
+    if type(value) is not list or not value:
+        raise _Slow
+    return value[0]
+
+
+def _join(value: Any, sep: str) -> str:
+    if type(value) is not list or any(type(item) is not str for item in value):
+        raise _Slow
+    if sum(map(len, value)) + len(value) * len(sep) > LIMIT:
+        raise _Slow  # Jinja2's guarded join reports it
+    return sep.join(value)
+
+
+_FAST_FILTERS = {"lower": "_lower", "capitalize": "_capitalize", "length": "_length", "first": "_first"}
+_FAST_HELPERS = {"_item": _item, "_lower": _lower, "_capitalize": _capitalize, "_length": _length, "_first": _first}
+_FAST_HELPERS["_join"] = _join
+_FAST_COMPARE = {"eq": "==", "ne": "!="}
+_NOT_NAMES = {"self", "loop", "caller", "varargs", "kwargs", "super"}  # Jinja2 gives these their own meaning
+
+
+def _fast_render(tree: nodes.Template) -> Callable[[dict[str, Any]], str] | None:
+    """The text as a Python function of its context, when it is made only of text, context values,
+    fields of dict values, the filters lower, capitalize, length, first and join (with a constant
+    separator), ==, !=, and, or, not and `if`: what all bundled templates use. Each piece does what
+    Jinja2's code does for it; a value of any other type raises, and that render goes to Jinja2 (so
+    a missing variable, a typo or an oversized join still fails there, with its message). The
+    source is built from the parsed tree only: names and constants appear as Python literals."""
+    lines = ["def render(c):", " out = []", " append = out.append"]
+    try:
+        _fast_block(tree.body, lines, 1)
+    except _NotFast:
+        return None
+    lines.append(" return ''.join(out)")
+    namespace: dict[str, Any] = dict(_FAST_HELPERS)
+    exec(compile("\n".join(lines), "<simple template>", "exec"), namespace)  # noqa: S102 - source made above
+    render: Callable[[dict[str, Any]], str] = namespace["render"]
+    return render
+
+
+def _fast_block(body: list[nodes.Node], lines: list[str], depth: int) -> None:
+    pad = " " * depth
+    if not body:
+        lines.append(f"{pad}pass")
+    for node in body:
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                if isinstance(child, nodes.TemplateData):
+                    lines.append(f"{pad}append({child.data!r})")
+                else:
+                    lines.append(f"{pad}append(str({_fast_expr(child)}))")
+        elif isinstance(node, nodes.If):
+            lines.append(f"{pad}if {_fast_expr(node.test)}:")
+            _fast_block(node.body, lines, depth + 1)
+            for branch in node.elif_:
+                lines.append(f"{pad}elif {_fast_expr(branch.test)}:")
+                _fast_block(branch.body, lines, depth + 1)
+            if node.else_:
+                lines.append(f"{pad}else:")
+                _fast_block(node.else_, lines, depth + 1)
+        else:
+            raise _NotFast
+
+
+def _fast_expr(node: nodes.Node) -> str:
+    if type(node) is nodes.Name and node.ctx == "load" and node.name not in _NOT_NAMES:
+        return f"c[{node.name!r}]"
+    if type(node) is nodes.Const and type(node.value) in (str, int, bool, type(None)):
+        return repr(node.value)
+    if type(node) is nodes.Getattr and node.ctx == "load" and not hasattr(dict, node.attr):
+        return f"_item({_fast_expr(node.node)}, {node.attr!r})"
+    if type(node) is nodes.Filter and node.node is not None and not (node.dyn_args or node.dyn_kwargs):
+        if node.name in _FAST_FILTERS and not node.args and not node.kwargs:
+            return f"{_FAST_FILTERS[node.name]}({_fast_expr(node.node)})"
+        if node.name == "join" and not node.kwargs and len(node.args) <= 1:
+            sep = node.args[0] if node.args else nodes.Const("")
+            if type(sep) is nodes.Const and type(sep.value) is str:
+                return f"_join({_fast_expr(node.node)}, {sep.value!r})"
+    if type(node) is nodes.Compare and node.ops and all(op.op in _FAST_COMPARE for op in node.ops):
+        chain = " ".join(f"{_FAST_COMPARE[op.op]} {_fast_expr(op.expr)}" for op in node.ops)
+        return f"({_fast_expr(node.expr)} {chain})"
+    if type(node) is nodes.Not:
+        return f"(not {_fast_expr(node.node)})"
+    if type(node) in (nodes.And, nodes.Or):
+        assert isinstance(node, nodes.BinExpr)
+        return f"({_fast_expr(node.left)} {'and' if type(node) is nodes.And else 'or'} {_fast_expr(node.right)})"
+    raise _NotFast
 
 
 _GUARDED_ENV = _ENV.overlay(finalize=_printable)  # shares the filters; used for templates that are not simple
@@ -481,8 +606,17 @@ def render(template: CompiledText, context: dict[str, Any]) -> str:
     _Clock.renders += 1
     _Clock.rendering = True
     try:
-        chunks = template.root_render_func(template.new_context(context, shared=True))
-        text = _counted(chunks) if template.guarded else "".join(chunks)
+        text = None
+        if template.fast is not None:
+            try:
+                text = template.fast(context)
+            except TemplateLimit:  # the time budget ran out
+                raise
+            except Exception:  # noqa: BLE001 - a case the fast path does not cover: Jinja2 renders it
+                text = None
+        if text is None:
+            chunks = template.root_render_func(template.new_context(context, shared=True))
+            text = _counted(chunks) if template.guarded else "".join(chunks)
     except Exception as exc:  # noqa: BLE001 - anything a template does wrong is the template's problem
         raise render_problem(template, exc) from None
     finally:
@@ -827,6 +961,7 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
             return None
         found = list(tree.find_all(nodes.Node))
         simple = len(found) <= _GUARDED_NODES and all(isinstance(node, _SIMPLE_NODES) for node in found)
+        fast = _fast_render(tree) if simple else None
         text = (_ENV if simple else _GUARDED_ENV).from_string(tree)
     except TemplateSyntaxError as exc:
         problem(f"Jinja2 error: {exc.message}", max(exc.lineno, 1))
@@ -837,6 +972,7 @@ def _compile(source: str, where: tuple[str, int, str, str], problems: list[Probl
     assert isinstance(text, CompiledText)
     text.where = where
     text.guarded = not simple
+    text.fast = fast
     return text
 
 

@@ -38,6 +38,7 @@ from .questions import Question, Truth, capitalized, cite, display, joined, ques
 if TYPE_CHECKING:
     from .templates import Clue, Finding, Template, Vignette
 
+_WORD = re.compile(r"\w+")
 SKIP_NONE_FITS = "no option fits every clue"
 SKIP_SEVERAL_FIT = "several options fit every clue"
 SKIP_REDUNDANT = "an added clue rules out no option the others leave in"
@@ -97,9 +98,20 @@ class _Maker:
             if fact.attribute in deck.brand_attributes and fact.subject != deck.class_subject:
                 for name in (display(fact), *fact.aliases):
                     self.named[name.lower()] = fact.subject
-        self.drug_words = re.compile(
-            r"\b(" + "|".join(re.escape(n) for n in sorted(self.named, key=len, reverse=True)) + r")\b", re.I
-        )
+        ordered = sorted(self.named, key=len, reverse=True)
+        self.drug_words = re.compile(r"\b(" + "|".join(re.escape(n) for n in ordered) + r")\b", re.I)
+        # An alternation of thousands of names costs milliseconds a stem. When every name is ASCII
+        # and starts with a word character, a name can match only where a word of the stem is the
+        # name's first word: the names so found, in the same order, make the same matches.
+        self._order = {name: index for index, name in enumerate(ordered)}
+        self._by_first: dict[str, list[str]] | None = {}
+        for name in ordered:
+            first = _WORD.match(name)
+            if first is None or not name.isascii():
+                self._by_first = None
+                break
+            self._by_first.setdefault(first.group(), []).append(name)
+        self._few_words: dict[tuple[str, ...], re.Pattern[str]] = {}
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -227,12 +239,26 @@ class _Maker:
         """A stem never names the answer, and a drug-choice stem names no drug or brand at all."""
         from .templates import template_problem
 
-        for found in self.drug_words.findall(prompt):
+        for found in self.names_in(prompt):
             if self.named[found.lower()] not in named:
                 raise template_problem(self.t.prompt, f"the stem names '{found}', which may give the answer away")
         for form in {answer, answer.split(" (")[0]}:
             if self.spec.ask != VignetteAsk.DRUG and re.search(rf"\b{re.escape(form)}\b", prompt, re.I):
                 raise template_problem(self.t.prompt, f"the stem names the answer '{form}'")
+
+    def names_in(self, prompt: str) -> list[str]:
+        """`drug_words.findall(prompt)`, with only the names whose first word the stem has."""
+        by_first = self._by_first
+        if by_first is None or not prompt.isascii():
+            return self.drug_words.findall(prompt)
+        words = by_first.keys() & set(_WORD.findall(prompt.lower()))
+        if not words:
+            return []
+        names = tuple(sorted((n for w in words for n in by_first[w]), key=self._order.__getitem__))
+        pattern = self._few_words.get(names)
+        if pattern is None:
+            pattern = self._few_words[names] = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.I)
+        return pattern.findall(prompt)
 
     # -- drug choice -------------------------------------------------------------------------
     def drug_choices(self) -> Iterator[Question]:
@@ -419,11 +445,7 @@ class _Maker:
             )
         ]
         for choice in chosen:
-            others = [
-                f
-                for f in self.truth.by_attribute.get(fact.attribute, [])
-                if normalize(display(f)) == normalize(choice) and f.subject != fact.subject
-            ]
+            others = [f for f in self.truth.with_value(fact.attribute, normalize(choice)) if f.subject != fact.subject]
             cited += others
             if others:
                 whose = joined([self.deck.subject_name(f.subject).lower() for f in others])
