@@ -312,6 +312,7 @@ push(load_content(sys.argv[1]), __import__("pathlib").Path(sys.argv[2]))
 """
 
 
+@pytest.mark.slow  # kills a child process mid-write
 def test_a_killed_push_leaves_the_collection_as_it_was(deck_copy: Path, tmp_path: Path) -> None:
     path = _new_collection(tmp_path / "anki")
     _import(path, OLD_RELEASE)  # a 1.0.0 learner: the push also changes every note type
@@ -392,6 +393,7 @@ def test_a_release_1_0_0_collection_is_upgraded_in_place(deck_copy: Path, tmp_pa
     assert _dump(path)["types"] == after["types"]
 
 
+@pytest.mark.slow  # several full collections in Anki's engine
 def test_release_1_0_0_collections_and_the_apkg(
     deck_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -475,6 +477,7 @@ def test_profiles_and_the_default_collection(deck_copy: Path, tmp_path: Path, mo
     assert missing.exit_code == 2 and missing.stderr == f"Error: no Anki collection at {tmp_path / 'nowhere.anki2'}\n"
 
 
+@pytest.mark.slow  # several full collections in Anki's engine
 def test_reimporting_the_apkg_replaces_my_notes_and_tags_of_updated_notes(
     deck_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -171,6 +171,7 @@ def test_export_to_unwritable_place(tmp_path: Path) -> None:
 
 
 @needs_current_lock
+@pytest.mark.slow  # three full builds
 def test_build_lists_questions_removed_since_the_last_build(deck_copy: Path, tmp_path: Path) -> None:
     code, first, err = run("build", "--deck", str(deck_copy), "-o", str(tmp_path / "a"))
     assert code == 0, err

@@ -497,6 +497,7 @@ def _tiny_with(tmp_path: Path, old: str, new: str) -> Path:
     return deck
 
 
+@pytest.mark.slow  # typesets a very tall entry
 @pytest.mark.parametrize("where", ["key", "question"])
 def test_pdf_entry_taller_than_a_page_breaks_across_pages(where: str, tmp_path: Path) -> None:
     long_text = " ".join(f"word{i}" for i in range(2500)) + " THEENDMARKER"

@@ -95,6 +95,7 @@ def test_scripted_session_matches_export_and_scores(tmp_path: Path) -> None:
     assert stats(tmp_path)["answered"] == 6
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_json_result(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "8", "--count", "3")
     done = cli(
@@ -105,6 +106,7 @@ def test_json_result(tmp_path: Path) -> None:
     assert [a["id"] for a in result["answers"]] == [q["id"] for q in questions]
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_skip_undo_quit_and_help(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "5", "--count", "4")
     script = [
@@ -131,6 +133,7 @@ def test_skip_undo_quit_and_help(tmp_path: Path) -> None:
     assert history["answered"] == 1 and history["correct"] == 1  # the undone wrong answer is gone
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_grading_of_typed_answers_in_a_session(tmp_path: Path) -> None:
     options = ("--mode", "typed", "--topic", "brand_names", "--drug", "venlafaxine", "--seed", "1")
     questions = exported(tmp_path, *options)
@@ -145,6 +148,7 @@ def test_grading_of_typed_answers_in_a_session(tmp_path: Path) -> None:
         assert expected in done.stdout
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_end_of_input_keeps_answers_and_prints_partial_score(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "2", "--count", "5")
     done = cli(tmp_path, "play", "--seed", "2", "--count", "5", stdin=f"{right(questions[0])}\n")
@@ -172,6 +176,7 @@ def test_sigterm_mid_quiz(tmp_path: Path) -> None:
     assert stats(tmp_path)["answered"] == 1
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_progress_persists_and_due_questions_come_first(tmp_path: Path) -> None:
     first = json.loads(cli(tmp_path, "play", "--count", "3", "--json", stdin="s\ns\ns\n").stdout)
     asked_first = [a["id"] for a in first["answers"]]
@@ -201,6 +206,7 @@ def test_progress_persists_and_due_questions_come_first(tmp_path: Path) -> None:
     assert again["asked"] == 0
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_cram_does_not_touch_the_schedule(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "4", "--count", "3")
     cli(tmp_path, "play", "--seed", "4", "--count", "3", "--cram", stdin="\n".join(right(q) for q in questions) + "\n")
@@ -216,6 +222,7 @@ def test_cram_does_not_touch_the_schedule(tmp_path: Path) -> None:
     db.close()
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_two_quizzes_at_once_keep_all_answers(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "9", "--count", "40")
     script = "\n".join(right(q) for q in questions) + "\n"
@@ -318,6 +325,7 @@ def test_pty_session_with_undo_and_ctrl_c(tmp_path: Path) -> None:
     assert stats(tmp_path)["answered"] == 1
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_pty_uses_colour_unless_no_color(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "7", "--count", "1")
     child = spawn(tmp_path, "--seed", "7", "--count", "1", color=True)
@@ -375,6 +383,7 @@ def test_invalid_utf8_and_escape_sequences_at_the_prompt(tmp_path: Path) -> None
     assert out.splitlines()[-1] == "Score: 1/1 (100%)"
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_play_by_id_and_override_in_scripted_mode(tmp_path: Path) -> None:
     typed = exported(tmp_path, "--mode", "typed", "--seed", "1", "--count", "3")
     first, second = typed[1], typed[0]
@@ -391,6 +400,7 @@ def test_play_by_id_and_override_in_scripted_mode(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("Error: unknown question id 'qnope'")
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_missed_questions_come_back_and_the_score_counts_first_attempts(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "9", "--count", "2", "--mode", "mcq")
     script = [wrong(questions[0]), right(questions[1]), right(questions[0])]
@@ -402,6 +412,7 @@ def test_missed_questions_come_back_and_the_score_counts_first_attempts(tmp_path
     assert stats(tmp_path)["answered"] == 3
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_stats_for_a_new_learner_and_its_json_keys(tmp_path: Path) -> None:
     done = cli(tmp_path, "stats")
     assert done.returncode == 0 and done.stdout == "No answers yet: run snri-quiz play\n"
@@ -431,6 +442,7 @@ def test_escape_sequences_in_deck_text_never_reach_the_terminal(tmp_path: Path) 
         assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow  # the loop is covered in-process by test_session.py
 def test_stats_in_a_terminal_draws_bars(tmp_path: Path) -> None:
     questions = exported(tmp_path, "--seed", "3", "--count", "2")
     cli(tmp_path, "play", "--seed", "3", "--count", "2", stdin="\n".join(right(q) for q in questions) + "\n")

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
     reason="decks/snri/anki-lock.json predates the cards' rationales and level/difficulty tags; the README's "
     "`snri-quiz build` would rewrite it (and CHANGELOG.md) in place: rebuild the lock first",
 )
+@pytest.mark.slow  # runs every documented command
 def test_readme_output_blocks_are_current() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "readme.py")], capture_output=True, text=True, timeout=600
