@@ -69,7 +69,7 @@ def test_broken_deck_gives_exact_messages(case_file: Path, tmp_path: Path) -> No
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "check must write nothing"
 
 
-SOURCES = [Path(snri_quiz.__file__).parent / f"{name}.py" for name in ("facts", "templates", "yamlio")]
+SOURCES = [Path(snri_quiz.__file__).parent / f"{name}.py" for name in ("facts", "deckfile", "templates", "yamlio")]
 UNREACHABLE = {
     re.escape("malformed YAML: nested too deeply"): "PyYAML refuses deep nesting itself ('exceeded maximum"
     " nesting depth', yaml-nested-too-deeply.yaml) before Python's recursion limit; the guard stays for other versions",

@@ -6,7 +6,8 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from snri_quiz.facts import FACT_LIST_FIELDS, FACT_TEXT_FIELDS, Fact, load_deck
+from snri_quiz.deckfile import FACT_LIST_FIELDS, FACT_TEXT_FIELDS, load_deck
+from snri_quiz.facts import Fact
 
 TINY = Path(__file__).parent / "data" / "tiny-deck"
 

@@ -310,7 +310,7 @@ def test_grading_a_near_miss_among_many_names_is_fast() -> None:
 def test_brand_names_come_from_the_decks_brand_attributes(tmp_path: Path) -> None:
     import shutil
 
-    from snri_quiz.facts import load_deck
+    from snri_quiz.deckfile import load_deck
 
     tiny = Path(__file__).parent / "data" / "tiny-deck"
     deck = load_deck(tiny)

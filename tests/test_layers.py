@@ -17,6 +17,7 @@ LAYERS = {
     "files": 0,
     "yamlio": 1,
     "facts": 1,
+    "deckfile": 1,
     "templates": 1,
     "questions": 2,
     "grading": 2,
@@ -37,6 +38,9 @@ LAYERS = {
 SAME_LAYER = {
     ("templates", "facts"),
     ("facts", "yamlio"),
+    ("deckfile", "facts"),
+    ("deckfile", "yamlio"),
+    ("templates", "deckfile"),
     ("templates", "yamlio"),
     ("errors", "text"),
     ("files", "errors"),

@@ -288,7 +288,7 @@ def wide_tiny_deck(root: Path, n_facts: int) -> Path:
 def test_many_facts_of_one_drug_and_attribute_cost_linear_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Distractor checks once scanned every value of the attribute for every fact: quadratic."""
     import snri_quiz.questions as questions
-    from snri_quiz.facts import load_deck
+    from snri_quiz.deckfile import load_deck
 
     templates = Path(__file__).parent / "data" / "tiny-templates"
     calls = []

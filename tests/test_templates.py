@@ -10,8 +10,8 @@ import pytest
 
 import snri_quiz.templates as templates
 from snri_quiz.content import bundled_templates, load_content
+from snri_quiz.deckfile import load_deck
 from snri_quiz.errors import InvalidContent
-from snri_quiz.facts import load_deck
 from snri_quiz.generate import generate
 from snri_quiz.templates import load_templates, render_budget
 

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from snri_quiz.cli import cli
 from snri_quiz.content import bundled_deck, bundled_templates
+from snri_quiz.deckfile import load_deck
 from snri_quiz.errors import InvalidContent
-from snri_quiz.facts import load_deck, normalize
+from snri_quiz.facts import normalize
 from snri_quiz.generate import generate, survey
 from snri_quiz.templates import load_templates
 

@@ -268,7 +268,8 @@ def facts(deck: Path | None, drug: str | None, as_json: bool) -> None:
       snri-quiz facts --json > facts.json
     """
     from .content import bundled_deck
-    from .facts import facts_as_records, load_deck
+    from .deckfile import load_deck
+    from .facts import facts_as_records
 
     d = load_deck(deck or bundled_deck())
     subject = drug.lower() if drug else None

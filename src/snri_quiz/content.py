@@ -123,7 +123,7 @@ def check_content(deck: Path | str | None = None, templates: Path | str | None =
     Memory stays that of the deck however many questions there are (check at 10,000 drugs
     held 1.2 million questions, 2 GB). Neither reads nor writes the question cache.
     """
-    from .facts import load_deck
+    from .deckfile import load_deck
     from .generate import survey
     from .templates import load_templates
 
@@ -134,7 +134,7 @@ def check_content(deck: Path | str | None = None, templates: Path | str | None =
 
 
 def _generate(deck_dir: Path, template_dir: Path, seed: int) -> Content:
-    from .facts import load_deck
+    from .deckfile import load_deck
     from .generate import generate
     from .templates import load_templates
 

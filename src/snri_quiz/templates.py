@@ -39,8 +39,9 @@ from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
 
+from .deckfile import FieldReader
 from .errors import InvalidContent, Problem
-from .facts import Deck, FieldReader
+from .facts import Deck
 from .kinds import DIFFICULTIES, Ask, Level, QuestionKind, VignetteAsk
 from .yamlio import LineMap, control_character, load_yaml
 
