@@ -15,6 +15,7 @@ LAYERS = {
     "kinds": 0,
     "text": 0,
     "files": 0,
+    "memory": 0,
     "yamlio": 1,
     "facts": 1,
     "deckfile": 1,

@@ -34,11 +34,12 @@ from typing import IO, Any
 
 import genanki
 
-from .content import Content, paused_gc
+from .content import Content
 from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
 from .files import scratch_file, staged, write_atomic
 from .kinds import QuestionKind
+from .memory import paused_gc
 from .questions import BLANK, Question, lettered_answer
 from .selection import Selection
 

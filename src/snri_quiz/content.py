@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import gc
 import hashlib
 import itertools
 import json
@@ -30,13 +29,13 @@ import stat
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
 from .facts import Deck, Fact
 from .generate import Survey
+from .memory import paused_gc
 from .questions import Question
 from .yamlio import UnreadableFile, read_regular
 
@@ -72,28 +71,6 @@ class Content:
     """Every question, in template then fact order."""
     template_count: int
     """How many templates made them."""
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many acyclic objects.
-
-    Questions, facts and note specs hold no reference cycles, but the collector's full
-    passes over a growing heap made large decks cost superlinear time (40% of a
-    2,000-drug load). Reference counting still frees everything as usual.
-
-    On the way out, what survived is moved to the collector's permanent generation
-    (`gc.freeze`) before it is switched back on: else its first pass would walk the whole
-    heap built meanwhile (1.2 GB at 2,000 drugs), and each older generation again later.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def load_content(deck: Path | str | None = None, templates: Path | str | None = None, seed: int = 0) -> Content:
