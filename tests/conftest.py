@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz.content import Content, bundled_deck, bundled_templates, load_content
+from snri_quiz.content import bundled_deck, bundled_templates, load_content
+from snri_quiz.generate import Content
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The question cache (content.py): plain JSON that cannot run code, in a folder only the
+"""The question cache (cache.py): plain JSON that cannot run code, in a folder only the
 user can open, never trusted when foreign or damaged, bounded in size, and independent of
 the folder a command was started from."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz import content as content_module
+from snri_quiz import cache as content_module
 from snri_quiz.content import load_content
 
 from .conftest import ROOT

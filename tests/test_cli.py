@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from snri_quiz import __version__
 from snri_quiz.cli import cli
-from snri_quiz.content import Content, load_content
+from snri_quiz.content import load_content
 from snri_quiz.facts import split_ref
+from snri_quiz.generate import Content
 
 from .conftest import needs_current_lock
 

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from snri_quiz.content import Content
 from snri_quiz.facts import PartialDate, normalize
+from snri_quiz.generate import Content
 from snri_quiz.kinds import QuestionKind
 from snri_quiz.questions import BLANK, Question
 

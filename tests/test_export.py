@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from snri_quiz.cli import cli
-from snri_quiz.content import Content, load_content
+from snri_quiz.content import load_content
 from snri_quiz.export import (
     TEXT,
     exam_data,
@@ -39,6 +39,7 @@ from snri_quiz.export import (
     to_pdf,
     to_quizlet,
 )
+from snri_quiz.generate import Content
 from snri_quiz.kinds import ExportFormat
 from snri_quiz.questions import Question
 from snri_quiz.selection import select

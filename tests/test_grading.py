@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz.content import Content
+from snri_quiz.generate import Content
 from snri_quiz.grading import (
     MAX_RESPONSE,
     Lexicon,

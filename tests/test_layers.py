@@ -26,6 +26,7 @@ LAYERS = {
     "vignettes": 2,
     "generate": 2,
     "content": 3,
+    "cache": 3,
     "anki": 4,
     "ankisync": 4,
     "export": 4,
@@ -47,6 +48,7 @@ SAME_LAYER = {
     ("files", "errors"),
 }
 SAME_LAYER |= {("questions", "templates"), ("grading", "questions"), ("selection", "questions")}
+SAME_LAYER |= {("content", "cache")}
 SAME_LAYER |= {("vignettes", "questions"), ("generate", "questions"), ("generate", "vignettes")}
 SAME_LAYER |= {(a, b) for a in ("play", "ankisync") for b in ("progress",)}
 SAME_LAYER |= {("ankisync", "anki"), ("dispatch", "export"), ("__main__", "cli")}

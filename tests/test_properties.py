@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from snri_quiz.anki import cloze_field, escape_text
-from snri_quiz.content import Content, load_content
+from snri_quiz.content import load_content
 from snri_quiz.deckfile import load_deck
 from snri_quiz.errors import InvalidContent
 from snri_quiz.export import exam_data, make_forms, to_anki_text, to_html
 from snri_quiz.facts import normalize
+from snri_quiz.generate import Content
 from snri_quiz.grading import Lexicon, allowed_typos, edit_distance, grade_typed, squash
 
 HERE = Path(__file__).parent

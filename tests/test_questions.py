@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz.content import Content, bundled_templates, load_content
+from snri_quiz.content import bundled_templates, load_content
 from snri_quiz.errors import UsageError
 from snri_quiz.facts import normalize, split_ref
-from snri_quiz.generate import generate
+from snri_quiz.generate import Content, generate
 from snri_quiz.questions import unused_facts
 from snri_quiz.selection import select
 from snri_quiz.templates import load_templates

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz.content import Content
 from snri_quiz.errors import ProgressError, ProgressUnavailable
+from snri_quiz.generate import Content
 from snri_quiz.grading import Grade, Lexicon
 from snri_quiz.kinds import QuestionKind
 from snri_quiz.play import Result, Source, Stop, TerminalUI, problem_with, run_session

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from snri_quiz.anki import note_spec
 from snri_quiz.cli import cli
-from snri_quiz.content import Content
 from snri_quiz.deckfile import ALLOWED_HOSTS, url_problem
 from snri_quiz.facts import PRIMARY_KINDS, SourceKind, split_ref
+from snri_quiz.generate import Content
 from snri_quiz.questions import source_usage
 
 

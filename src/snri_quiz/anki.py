@@ -34,10 +34,10 @@ from typing import IO, Any
 
 import genanki
 
-from .content import Content
 from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
 from .files import scratch_file, staged, write_atomic
+from .generate import Content
 from .kinds import QuestionKind
 from .memory import paused_gc
 from .questions import BLANK, Question, lettered_answer

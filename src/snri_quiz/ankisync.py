@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .anki import NOTE_TYPES, deck_description, fact_hash, guid_of, note_spec, read_lock, write_package
-from .content import Content
 from .errors import CollectionError, MissingDependency, UsageError
+from .generate import Content
 from .kinds import AnswerSource
 from .questions import Question
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import export as ex
-from .content import Content
 from .errors import UsageError
 from .files import STDOUT, output_target, staged
+from .generate import Content
 from .kinds import ExportFormat, KeyPlacement
 from .selection import Selection
 from .text import visible

@@ -21,6 +21,18 @@ if TYPE_CHECKING:
     from .templates import Template
 
 
+@dataclass(frozen=True)
+class Content:
+    """A validated deck and every question its templates make."""
+
+    deck: Deck
+    """The knowledge base."""
+    bank: tuple[Question, ...]
+    """Every question, in template then fact order."""
+    template_count: int
+    """How many templates made them."""
+
+
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
     """Every question the templates make from the deck, in template then fact order.
 

@@ -25,7 +25,7 @@ from .selection import Selection
 from .text import has_control, visible
 
 if TYPE_CHECKING:
-    from .content import Content
+    from .generate import Content
 
 HELP = (
     "Keys: a letter or the option's text answers; t/f for true or false; ? help, s skip, u undo, q quit;"

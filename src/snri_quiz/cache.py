@@ -1,0 +1,483 @@
+"""The question cache: a loaded deck and its questions as plain JSON (never code), in a folder only
+the user can write, keyed by a hash of every input (code, deck, templates, seed), bounded in
+entries and bytes. A damaged or foreign entry is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import hashlib
+import itertools
+import json
+import operator
+import os
+import stat
+import types
+import typing
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path, PurePath
+from typing import Any
+
+from .facts import Deck, Fact
+from .generate import Content
+from .questions import Question
+from .yamlio import UnreadableFile, read_regular
+
+_FORMAT = 3
+_KEEP = 8
+_MAX_BYTES = 256 * 1024 * 1024
+
+
+def cache_dir() -> Path | None:
+    setting = os.environ.get("SNRI_QUIZ_CACHE")
+    if setting == "off":
+        return None
+    if setting:
+        return Path(setting)
+    home = os.environ.get("SNRI_QUIZ_HOME")
+    if home:
+        return Path(home) / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("snri-quiz", appauthor=False))
+
+
+def fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
+    """Hash of every input; None when an input cannot be read (then loading reports it)."""
+    digest = hashlib.sha256(f"{_FORMAT}|{seed}|{deck_dir.resolve()}|{template_dir.resolve()}".encode())
+    code = Path(__file__).parent
+    try:
+        for root, pattern in ((code, "*.py"), (code, "*.typ"), (deck_dir, "**/*.yaml"), (template_dir, "*.yaml")):
+            if not root.is_dir():
+                return None
+            for path in sorted(root.glob(pattern)):
+                if not path.is_file():  # a FIFO would block, a device never end: the loader reports it
+                    return None
+                digest.update(f"\0{path.relative_to(root)}\0".encode())
+                digest.update(read_regular(path))  # never a FIFO or device: it could block or never end
+    except (OSError, UnreadableFile):
+        return None
+    return digest.hexdigest()[:40]
+
+
+def _mine(info: os.stat_result) -> bool:
+    """The file belongs to the user running snri-quiz (on Windows, where there are no
+    user ids, the user's own profile folders are protected by their ACLs instead)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or info.st_uid == getuid()
+
+
+def _private_folder(folder: Path, create: bool) -> bool:
+    """True when `folder` is a folder that belongs to the user and only the user can open
+    (made so when it is the user's own); created with mode 0700 when `create`."""
+    try:
+        if create and not folder.exists():
+            folder.mkdir(parents=True, mode=0o700)
+        info = os.stat(folder)
+        if not stat.S_ISDIR(info.st_mode) or not _mine(info):
+            return False
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(folder, 0o700)
+        return True
+    except OSError:
+        return False
+
+
+def read_entry(path: Path, deck_dir: Path) -> Content | None:
+    """The cached content, or None for a miss or anything not to be trusted."""
+    if not _private_folder(path.parent, create=False):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or not _mine(info) or info.st_size > _MAX_BYTES:
+                return None
+            data = json.loads(handle.read())
+            content = _decode(data, deck_dir)
+            if os.utime in os.supports_fd:
+                os.utime(handle.fileno())  # most recently used: evicted last
+    except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
+        return None
+    return content
+
+
+def write_entry(folder: Path, name: str, content: Content) -> None:
+    from .errors import OutputError
+    from .files import write_atomic
+
+    if not _private_folder(folder, create=True):
+        return
+    try:
+        # every n-th question: the first 500 come from the first templates, which can be much
+        # smaller than the rest (a bank estimated small, encoded whole, then found too big)
+        sample = content.bank[:: max(1, len(content.bank) // 500)]
+        sample_size = len(json.dumps(_columns(Question, sample), default=_as_list, ensure_ascii=False).encode())
+        if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES:
+            return  # the questions alone are too big: not worth encoding
+        payload = _encode(content)
+        for old in folder.glob("bank-*.pickle"):  # the 1.0 format is never read again
+            old.unlink(missing_ok=True)
+        if len(payload) > _MAX_BYTES:
+            return
+        write_atomic(folder / name, payload)
+        _trim(folder, keep=folder / name)
+    except (OutputError, OSError, TypeError, ValueError):
+        pass  # a cache that cannot be written only costs time
+
+
+def _trim(folder: Path, keep: Path) -> None:
+    """Delete the least recently used entries beyond _KEEP entries or _MAX_BYTES bytes."""
+    entries = []
+    for entry in folder.glob("bank-*.json"):
+        try:
+            info = entry.stat()
+        except OSError:
+            continue
+        entries.append((entry != keep, -info.st_mtime, info.st_size, entry))
+    total = 0
+    for position, (_, _, size, entry) in enumerate(sorted(entries, key=lambda e: e[:3])):
+        total += size
+        if position >= _KEEP or total > _MAX_BYTES:
+            entry.unlink(missing_ok=True)
+
+
+# -- the cache's JSON: dataclasses as lists of field values, decoded by their type hints --------
+
+
+def _encode(content: Content) -> bytes:
+    deck = content.deck
+    root = _prefix(deck.path)
+    facts = _columns(Fact, deck.facts)
+    paths = (f.path for f in deck.facts)
+    facts[_field_index(Fact, "path")] = [p[len(root) :] if p.startswith(root) else p for p in paths]
+    record = _as_list(deck)
+    record[_field_index(Deck, "path")] = ""
+    record[_field_index(Deck, "facts")] = []
+    data = {
+        "format": _FORMAT,
+        "deck": record,
+        "facts": facts,
+        "templates": content.template_count,
+        "questions": _columns(Question, content.bank),
+    }
+    return json.dumps(data, default=_as_list, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _prefix(deck_dir: Path) -> str:
+    """What the loader puts before a path inside the deck (`deck_dir / name`)."""
+    return "" if str(deck_dir) == "." else str(deck_dir).rstrip(os.sep) + os.sep
+
+
+def _columns(cls: type, items: Iterable[Any]) -> list[Any]:
+    """Many values of one dataclass as one list per field: far faster to load than rows.
+    A column with few distinct values (topics, kinds, tags, sources) is written once per
+    value plus an index per item: smaller, faster to parse, and equal tuples come back
+    shared."""
+    items = list(items)
+    return [_column(list(map(operator.attrgetter(name), items))) for name in _names(cls)]
+
+
+def _column(values: list[Any]) -> Any:
+    keys = [(type(v), v) for v in values]  # 1 and True are equal dict keys; their types are not
+    table = dict.fromkeys(keys)
+    if len(table) * 2 > len(values):
+        return values
+    position = {key: i for i, key in enumerate(table)}
+    return {"values": [v for _, v in table], "index": list(map(position.__getitem__, keys))}
+
+
+def _as_list(value: Any) -> Any:
+    """json's hook for what it cannot write itself: a dataclass becomes its field values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [getattr(value, name) for name in _names(type(value))]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, PurePath):
+        return str(value)
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+@functools.cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in _fields(cls))
+
+
+def _fields(cls: type) -> list[dataclasses.Field[Any]]:
+    """The fields a dataclass is rebuilt from (private indexes are rebuilt, not stored)."""
+    return [f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
+
+
+def _field_index(cls: type, name: str) -> int:
+    return [f.name for f in _fields(cls)].index(name)
+
+
+class _Bad(ValueError):
+    """A cache entry that does not fit the types it should hold."""
+
+
+def _decode(data: Any, deck_dir: Path) -> Content:
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise _Bad("another format")
+    root = _prefix(deck_dir)
+    overrides: dict[tuple[type, str], Callable[[Any], Any]] = {
+        (Deck, "path"): lambda _: deck_dir,
+        (Fact, "path"): lambda v: v if _check(v, str).startswith(os.sep) else root + v,
+    }
+    decoders: dict[Any, Callable[[Any], Any]] = {}
+    facts = tuple(_from_columns(Fact, data["facts"], decoders, overrides))
+    overrides[(Deck, "facts")] = lambda _: facts
+    deck = _decoder(Deck, decoders, overrides)(data["deck"])
+    deck._by_id.update((f.id, f) for f in deck.facts)
+    deck._drugs.update((d.subject, d) for d in deck.drugs)
+    count = data["templates"]
+    if type(count) is not int:
+        raise _Bad("templates: expected a whole number")
+    return Content(deck, tuple(_from_columns(Question, data["questions"], decoders, overrides)), count)
+
+
+def _from_columns(
+    cls: type,
+    columns: Any,
+    cache: dict[Any, Callable[[Any], Any]],
+    overrides: dict[tuple[type, str], Callable[[Any], Any]],
+) -> Iterator[Any]:
+    """Rebuild the values `_columns` wrote, checking each column at C speed where its type
+    allows (text, numbers, null, tuples of text) and value by value where it does not."""
+    hints = typing.get_type_hints(cls)
+    fields = _fields(cls)
+    if type(columns) is not list or len(columns) != len(fields):
+        raise _Bad(f"expected {len(fields)} columns of {cls.__name__}")
+    decoded = []
+    for f, written in zip(fields, columns, strict=True):
+        table, index = _table(written)
+        column = _decode_column(cls, f.name, hints[f.name], table, cache, overrides)
+        if index is not None:
+            if index and min(index) < 0:  # too large or not a number: IndexError or TypeError below
+                raise _Bad(f"{cls.__name__}.{f.name}: a bad index")
+            column = list(map(column.__getitem__, index))
+        decoded.append(column)
+    if len({len(c) for c in decoded}) > 1:
+        raise _Bad(f"{cls.__name__}: columns of different lengths")
+    return _instances(cls, decoded)
+
+
+def _instances(cls: type, columns: list[list[Any]]) -> Iterator[Any]:
+    """Build the dataclass values field by field, as pickle does, skipping the generated
+    __init__ (a frozen dataclass's sets each field through object.__setattr__, which
+    made up half of a cache hit). Only for classes without __post_init__ or slots."""
+    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__") or not columns:
+        yield from map(cls, *columns)
+        return
+    names = _names(cls)
+    new = object.__new__
+    for values in zip(*columns, strict=True):
+        item: Any = new(cls)
+        item.__dict__.update(zip(names, values, strict=True))
+        yield item
+
+
+def _table(written: Any) -> tuple[list[Any], list[Any] | None]:
+    """(values, index) of a column as `_column` wrote it; index None for a plain list."""
+    if type(written) is list:
+        return written, None
+    if type(written) is dict and type(written.get("values")) is list and type(written.get("index")) is list:
+        return written["values"], written["index"]
+    raise _Bad("a column that is neither a list nor a table")
+
+
+def _decode_column(
+    cls: type,
+    name: str,
+    tp: Any,
+    column: list[Any],
+    cache: dict[Any, Callable[[Any], Any]],
+    overrides: dict[tuple[type, str], Callable[[Any], Any]],
+) -> list[Any]:
+    """Check (and where needed rebuild) one column: at C speed for text, numbers, null
+    and tuples of text; value by value for anything else."""
+    override = overrides.get((cls, name))
+    kinds = _flat_types(tp) if override is None else None
+    if kinds is not None and list not in kinds:
+        if not set(map(type, column)) <= kinds:
+            raise _Bad(f"{cls.__name__}.{name}: a value of the wrong type")
+        return column
+    if override is None and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        # Mostly plain values (a fact's text or number, a missing date): decode the rest.
+        plain = frozenset().union(*(k for a in typing.get_args(tp) if (k := _flat_types(a)) and list not in k))
+        others = _union([_decoder(a, cache, overrides) for a in typing.get_args(tp) if a not in plain])
+        if set(map(type, column)) <= plain:
+            return column
+        return [v if type(v) in plain else others(v) for v in column]
+    if kinds == frozenset({list}):
+        if not set(map(type, column)) <= {list}:
+            raise _Bad(f"{cls.__name__}.{name}: expected lists")
+        column = list(map(tuple, column))
+        if not set(map(type, itertools.chain.from_iterable(column))) <= {str}:
+            raise _Bad(f"{cls.__name__}.{name}: expected lists of text")
+        return column
+    return list(map(override or _decoder(tp, cache, overrides), column))
+
+
+def _check(value: Any, kind: type) -> Any:
+    if type(value) is not kind:
+        raise _Bad(f"expected {kind.__name__}")
+    return value
+
+
+def _decoder(
+    tp: Any, cache: dict[Any, Callable[[Any], Any]], overrides: dict[tuple[type, str], Callable[[Any], Any]]
+) -> Callable[[Any], Any]:
+    """A function that rebuilds a value of type `tp` from its JSON form, checking it."""
+    if tp in cache:
+        return cache[tp]
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    decode: Callable[[Any], Any]
+    if tp is Any:
+        decode = _identity
+    elif tp in (str, int, bool):
+        decode = _checker(tp)
+    elif tp is float:
+        decode = _number
+    elif tp is type(None):
+        decode = _none
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+        decode = tp
+    elif isinstance(tp, type) and issubclass(tp, PurePath):
+        decode = lambda v: tp(_check(v, str))  # noqa: E731
+    elif isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        decode = _dataclass_decoder(tp, cache, overrides)
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        decode = _sequence(_decoder(args[0], cache, overrides), tuple)
+    elif origin is list:
+        decode = _sequence(_decoder(args[0], cache, overrides), list)
+    elif origin is dict:
+        decode = _mapping(_decoder(args[1], cache, overrides))
+    elif origin in (typing.Union, types.UnionType):
+        decode = _union([_decoder(a, cache, overrides) for a in args])
+    else:
+        raise TypeError(f"cannot cache {tp!r}")
+    cache[tp] = decode
+    return decode
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _none(value: Any) -> None:
+    if value is not None:
+        raise _Bad("expected null")
+
+
+def _number(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise _Bad("expected a number")
+    return float(value)
+
+
+def _checker(kind: type) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if type(value) is not kind:
+            raise _Bad(f"expected {kind.__name__}")
+        return value
+
+    return check
+
+
+def _sequence(item: Callable[[Any], Any], kind: type) -> Callable[[Any], Any]:
+    plain = item is _identity
+
+    def decode(value: Any) -> Any:
+        if type(value) is not list:
+            raise _Bad("expected a list")
+        return kind(value) if plain else kind([item(v) for v in value])
+
+    return decode
+
+
+def _mapping(item: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        if type(value) is not dict:
+            raise _Bad("expected a mapping")
+        return {k: item(v) for k, v in value.items()}
+
+    return decode
+
+
+def _union(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    def decode(value: Any) -> Any:
+        for option in options:
+            try:
+                return option(value)
+            except (_Bad, TypeError, ValueError):
+                continue
+        raise _Bad("no type of the union fits")
+
+    return decode
+
+
+_FLAT = {str: str, int: int, bool: bool, type(None): type(None)}
+
+
+def _flat_types(tp: Any) -> frozenset[type] | None:
+    """The JSON types a field may hold when it needs no decoding beyond a check (text,
+    numbers, null, tuples of text); None for anything else."""
+    if tp in _FLAT:
+        return frozenset({_FLAT[tp]})
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple and args == (str, Ellipsis):
+        return frozenset({list})
+    if origin in (typing.Union, types.UnionType):
+        parts = [_flat_types(a) for a in args]
+        if all(p is not None for p in parts):
+            return frozenset().union(*(p for p in parts if p is not None))
+    return None
+
+
+def _dataclass_decoder(
+    cls: type, cache: dict[Any, Callable[[Any], Any]], overrides: dict[tuple[type, str], Callable[[Any], Any]]
+) -> Callable[[Any], Any]:
+    """Plain fields (text, numbers, tuples of text) are checked together by the tuple of
+    their JSON types, at C speed; the others are decoded one by one. Hundreds of
+    thousands of questions load this way about as fast as the old pickle did."""
+    hints = typing.get_type_hints(cls)
+    fields = _fields(cls)
+    size = len(fields)
+    flat: list[int] = []
+    allowed: list[frozenset[type]] = []
+    other: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, f in enumerate(fields):
+        kinds = _flat_types(hints[f.name]) if (cls, f.name) not in overrides else None
+        if kinds is not None:
+            flat.append(i)
+            allowed.append(kinds)
+        else:
+            other.append((i, overrides.get((cls, f.name)) or _decoder(hints[f.name], cache, overrides)))
+    signatures = frozenset(itertools.product(*allowed))
+    pick = operator.itemgetter(*flat) if len(flat) > 1 else (lambda row: (row[flat[0]],)) if flat else (lambda _: ())
+    texts = [i for i in flat if allowed[flat.index(i)] == frozenset({list})]
+    optional_texts = [i for i in flat if list in allowed[flat.index(i)] and i not in texts]
+
+    def decode(value: Any) -> Any:
+        if type(value) is not list or len(value) != size:
+            raise _Bad(f"expected {size} fields of {cls.__name__}")
+        if tuple(map(type, pick(value))) not in signatures:
+            raise _Bad(f"{cls.__name__}: a field of the wrong type")
+        for i in texts:
+            items = value[i] = tuple(value[i])
+            "".join(items)  # TypeError unless every item is text
+        for i in optional_texts:
+            if type(value[i]) is list:
+                items = value[i] = tuple(value[i])
+                "".join(items)
+        for i, decode_field in other:
+            value[i] = decode_field(value[i])
+        return cls(*value)
+
+    return decode
