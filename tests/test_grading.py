@@ -322,3 +322,14 @@ def test_brand_names_come_from_the_decks_brand_attributes(tmp_path: Path) -> Non
     plain = load_deck(tmp_path / "deck")
     assert plain.brand_attributes == ()
     assert squash("Alphax") not in Lexicon(plain).names
+
+
+def test_a_grade_is_an_fsrs_rating() -> None:
+    """Grading speaks the scheduler's language: wrong is Again, an accepted typo Hard, right Good."""
+    from fsrs import Rating
+
+    from snri_quiz.grading import Grade
+
+    assert Grade(False).rating is Rating.Again
+    assert Grade(True, typo=True).rating is Rating.Hard
+    assert Grade(True).rating is Rating.Good

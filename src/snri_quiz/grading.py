@@ -16,10 +16,14 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from .facts import Deck, normalize
 from .kinds import AnswerType, QuestionKind
 from .questions import LETTERS, Question
+
+if TYPE_CHECKING:
+    from fsrs import Rating
 
 MAX_RESPONSE = 500
 """Longer responses are refused before grading (grading must stay a matter of milliseconds)."""
@@ -37,6 +41,15 @@ class Grade:
     """The accepted answer it matched."""
     reason: str = ""
     """Why it was refused, when that helps (another drug, a number that must be exact...)."""
+
+    @property
+    def rating(self) -> Rating:
+        """The verdict as fsrs rates a review: wrong is Again, an accepted typo Hard, else Good."""
+        from fsrs import Rating
+
+        if not self.correct:
+            return Rating.Again
+        return Rating.Hard if self.typo else Rating.Good
 
 
 # ---------------------------------------------------------------------------- words

@@ -115,13 +115,6 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def rating_for(grade: Grade) -> int:
-    """fsrs rating: a wrong answer is Again (1), an accepted typo Hard (2), else Good (3)."""
-    if not grade.correct:
-        return 1
-    return 2 if grade.typo else 3
-
-
 @dataclass(frozen=True)
 class TopicMastery:
     """How well a topic is known: fsrs retrievability summed over its questions, unseen ones as 0."""
@@ -340,15 +333,13 @@ class ProgressStore:
         self, session_id: int, question: Question, response: str, grade: Grade, now: datetime, *, cram: bool
     ) -> int:
         """Save one answer and (unless cramming) reschedule its card, in one transaction."""
-        from fsrs import Rating
-
         with self._transaction() as db:
             rating = None
             previous = None
             if not cram:
                 card, previous = self._card(question.id)
-                rating = rating_for(grade)
-                card, _ = self.scheduler.review_card(card, Rating(rating), now.astimezone(UTC))
+                rating = int(grade.rating)
+                card, _ = self.scheduler.review_card(card, grade.rating, now.astimezone(UTC))
                 db.execute(
                     "INSERT OR REPLACE INTO cards (question_id, card, due) VALUES (?, ?, ?)",
                     (question.id, card.to_json(), _iso(card.due)),
