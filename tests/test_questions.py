@@ -321,3 +321,27 @@ def test_check_surveys_the_bank_without_keeping_it(content: Content, private_cac
     assert found.kinds == dict(Counter(q.kind for q in content.bank))
     assert found.used == {fid for q in content.bank for fid in q.facts}
     assert [f.id for f in unused_facts(deck, content.bank)] == [f.id for f in deck.facts if f.id not in found.used]
+
+
+def test_a_wrong_drug_without_the_attribute_is_answered_by_its_label(tmp_path: Path) -> None:
+    """A drug with no value of the asked attribute at all: its rationale cites its own label (its
+    closed lists live there), and the card's sources list that label."""
+    import shutil
+
+    from snri_quiz.deckfile import load_deck
+
+    deck_dir = tmp_path / "deck"
+    shutil.copytree(Path(__file__).parent / "data" / "tiny-deck", deck_dir)
+    alpha = deck_dir / "drugs" / "alpha.yaml"
+    text = alpha.read_text(encoding="utf-8")
+    text = text.replace(
+        "  - id: brand\n    attribute: brand_names_us\n    value: Alphax\n    sources: [label-alphax#highlights]\n", ""
+    )
+    alpha.write_text(text.replace("sources: [label, seed]", "sources: [label-alphax#1, seed]"), encoding="utf-8")
+    deck = load_deck(deck_dir)
+    bank = generate(deck, load_templates(Path(__file__).parent / "data" / "tiny-templates", deck))
+    asked = [q for q in bank if q.template == "brand-mcq" and "Alpha" in q.options]
+    assert asked
+    for q in asked:
+        reason = q.rationales[q.options.index("Alpha")]
+        assert reason.endswith("is not its US brand name [Alphax label].") and "label-alphax" in q.sources, reason

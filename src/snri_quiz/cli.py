@@ -205,7 +205,7 @@ def check(deck: Path | None, templates: Path | None) -> None:
     for template_id, reasons in found.skipped.items():
         if reasons:
             total = sum(reasons.values())
-            click.echo(f"  {template_id}: skipped {total} combination{'s' if total != 1 else ''}")
+            click.echo(visible(f"  {template_id}: skipped {total} combination{'s' if total != 1 else ''}"))
             for reason, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0])):
                 click.echo(f"    {n:>4}  {reason}")
     if unused:

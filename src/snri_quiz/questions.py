@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .facts import Deck, Fact, PartialDate, answer_span, normalize
+from .facts import Deck, Fact, PartialDate, SourceKind, answer_span, normalize
 from .kinds import Level, QuestionKind
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ class Truth:
         self._texts: dict[tuple[str, str], list[str]] = {}
         self._candidates: dict[tuple[str, str], list[str]] = {}
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._labels: dict[str, str] | None = None
         self._with_value: dict[str, dict[str, list[Fact]]] = {}
         self._whose: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self.tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -160,6 +161,20 @@ class Truth:
 
     def of(self, subject: str, attribute: str) -> list[Fact]:
         return self.facts.get((subject, attribute), [])
+
+    def label(self, subject: str) -> str:
+        """The id of the drug's own label that its facts cite most (ties: the first cited), or ''.
+        Made for every drug in one pass, the first time it is asked."""
+        if self._labels is None:
+            counts: dict[str, dict[str, int]] = {}
+            for fact in self.deck.facts:
+                for ref in fact.sources:
+                    source = self.deck.source(ref)
+                    if source.kind == SourceKind.LABEL and source.drug == fact.subject:
+                        mine = counts.setdefault(fact.subject, {})
+                        mine[source.id] = mine.get(source.id, 0) + 1
+            self._labels = {s: max(c, key=lambda k: c[k]) for s, c in counts.items()}
+        return self._labels.get(subject, "")
 
     def not_false(self, subject: str, attribute: str) -> frozenset[str]:
         """Normalized forms the deck does not let us call false for this subject."""
@@ -377,6 +392,7 @@ class _Maker:
         drugs: Iterable[str] | None = None,
         note: bool = True,
         reasons: dict[str, str] | None = None,
+        refs: Iterable[str] = (),
     ) -> Question:
         kind = self.t.kind
         options: tuple[str, ...] = ()
@@ -407,7 +423,7 @@ class _Maker:
                 *(f"{prefix}::drug::{d}" for d in drugs),
                 *(f"{prefix}::{tag}" for tag in self.t.tags),
             )
-        sources = shared(tuple(dict.fromkeys(s for f in facts for s in f.sources)))
+        sources = shared(tuple(dict.fromkeys([*(s for f in facts for s in f.sources), *refs])))
         typed = kind in ("typed", "cloze")
         if prompt is None:
             prompt = render(self.t.prompt, ctx)
@@ -474,11 +490,13 @@ class _Maker:
             reasons[option] = f"{capitalized(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other])}."
         return reasons
 
-    def subject_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
-        """Options that are drugs: the right one holds the value, each wrong one's own values differ."""
+    def subject_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> tuple[dict[str, str], list[str]]:
+        """Options that are drugs: the right one holds the value, each wrong one's own values differ;
+        with the references cited beyond the facts."""
         label = self.label(fact.attribute)
         value = display(fact)
         reasons = {answer: f"{answer}: correct; {value} is its {label}{self.cite([fact])}."}
+        refs: list[str] = []
         for name in wrong:
             subject = self.by_name[name]
             own = self.truth.of(subject, fact.attribute)
@@ -486,13 +504,17 @@ class _Maker:
             if own:
                 reasons[name] = f"{name}: not {value}; its {label}: {values}{self.cite(own)}."
             else:
-                reasons[name] = f"{name}: {value} is not its {label}{self.cite(self.label_facts(subject))}."
-        return reasons
+                reasons[name] = f"{name}: {value} is not its {label}{self.label_cite(subject, refs)}."
+        return reasons, refs
 
-    def label_facts(self, subject: str) -> list[Fact]:
-        """Some fact of the subject backed by its label: the source that says what it is not."""
-        facts = [f for f in self.deck.facts if f.subject == subject and f.sources]
-        return facts[:1]
+    def label_cite(self, subject: str, refs: list[str]) -> str:
+        """` [Cymbalta label]`: the drug's own label, which shows what the drug does not have (its
+        closed lists); the reference is added to `refs`."""
+        label = self.truth.label(subject)
+        if not label:
+            return ""
+        refs.append(label)
+        return f" [{self.deck.brief(label)}]"
 
     def statement_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
         """Authored distractors: each is wrong because the fact says otherwise."""
@@ -592,8 +614,8 @@ class _Maker:
         if self.t.kind == "mcq":
             wrong = self.wrong_subjects(fact, qid)
             if wrong is not None:
-                reasons = self.subject_reasons(fact, answer, wrong)
-                yield self.build(qid, [fact], ctx, answer, wrong=wrong, reasons=reasons)
+                reasons, refs = self.subject_reasons(fact, answer, wrong)
+                yield self.build(qid, [fact], ctx, answer, wrong=wrong, reasons=reasons, refs=refs)
         else:
             yield self.build(qid, [fact], ctx, answer, accepted=(drug.subject, *drug.aliases))
 
@@ -658,11 +680,13 @@ class _Maker:
                 own = [display(f) for f in self.truth.of(drug.subject, group[0].attribute)]
                 ctx = self.context(group[0], drug=drug.name, answer=drug.name, own_values=own)
                 label, value = self.label(group[0].attribute), display(group[0])
-                mine = self.truth.of(drug.subject, group[0].attribute) or self.label_facts(drug.subject)
+                mine = self.truth.of(drug.subject, group[0].attribute)
+                refs: list[str] = []
                 reasons = {
                     drug.name: f"{drug.name}: correct; {value} is not its {label}"
                     + (f" (its {label}: {joined(own)})" if own else "")
-                    + f"{self.cite(mine)}.",
+                    + (self.cite(mine) if mine else self.label_cite(drug.subject, refs))
+                    + ".",
                     **{w: f"{w}: {value} is its {label}{self.cite([holders[chosen[w]]])}." for w in wrong},
                 }
                 yield self.build(
@@ -674,6 +698,7 @@ class _Maker:
                     subject=drug.subject,
                     drugs=[drug.subject, *(chosen[w] for w in wrong)],
                     reasons=reasons,
+                    refs=refs,
                 )
 
     def extremes(self, facts: list[Fact]) -> Iterator[Question]:

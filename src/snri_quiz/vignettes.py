@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .facts import Deck, Drug, Fact, SourceKind, normalize
+from .facts import Deck, Drug, Fact, normalize
 from .kinds import QuestionKind, VignetteAsk
 from .questions import Question, Truth, capitalized, cite, display, joined, question_id, seeded
 
@@ -367,7 +367,7 @@ class _Maker:
         if facts:
             refs += [r for f in facts for r in f.sources]
             return cite(self.deck, facts)
-        label = self.label_of(drug)
+        label = self.truth.label(drug.subject)
         if label and given.clue and given.clue.section:
             ref = f"{label}#{given.clue.section}"
             refs.append(ref)
@@ -381,17 +381,6 @@ class _Maker:
         scored = [(len(words & set(re.findall(r"[a-z]+", f.text.lower()))), -i, f) for i, f in enumerate(found)]
         best = max(scored, key=lambda item: item[:2], default=None)
         return [best[2]] if best and best[0] else []
-
-    def label_of(self, drug: Drug) -> str:
-        """The id of the drug's label its facts cite most (ties: the first cited)."""
-        counts: dict[str, int] = {}
-        for fact in self.deck.facts:
-            if fact.subject == drug.subject:
-                for ref in fact.sources:
-                    source = self.deck.source(ref)
-                    if source.kind == SourceKind.LABEL and source.drug == drug.subject:
-                        counts[source.id] = counts.get(source.id, 0) + 1
-        return max(counts, key=lambda k: counts[k]) if counts else ""
 
     def key_reason(self, key: Drug, givens: list[_Given], refs: list[str]) -> str:
         clauses = [self.clause(key, g, True) for g in givens]
