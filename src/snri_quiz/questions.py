@@ -467,15 +467,17 @@ class _Maker:
         )
 
     # -- why each option is right or wrong ------------------------------------------------
-    def cite(self, facts: Iterable[Fact]) -> str:
-        return cite(self.deck, facts)
+    def cite(self, facts: Iterable[Fact], cited: list[str] | None = None) -> str:
+        return cite(self.deck, facts, cited)
 
     def label(self, attribute: str) -> str:
         """The attribute's label without a parenthetical note for authors."""
         return self.deck.attributes[attribute].label.split(" (")[0]
 
-    def value_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> dict[str, str]:
-        """Options that are values: each wrong one is another subject's value (the deck says whose)."""
+    def value_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> tuple[dict[str, str], list[str]]:
+        """Options that are values: each wrong one is another subject's value (the deck says whose);
+        with the references the reasons cite."""
+        refs: list[str] = []
         label = self.label(fact.attribute)
         own = self.deck.subject_name(fact.subject)
         reasons = {answer: f"{capitalized(answer)}: correct; the {label} of {own.lower()}{self.cite([fact])}."}
@@ -487,8 +489,10 @@ class _Maker:
                 reasons[option] = f"{capitalized(option)}: not the {label} of {own.lower()}{self.cite([fact])}."
                 continue
             whose = self.truth.whose(other)
-            reasons[option] = f"{capitalized(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other])}."
-        return reasons
+            reasons[option] = (
+                f"{capitalized(option)}: the {label}{whose}, not of {own.lower()}{self.cite([other], refs)}."
+            )
+        return reasons, refs
 
     def subject_reasons(self, fact: Fact, answer: str, wrong: list[str]) -> tuple[dict[str, str], list[str]]:
         """Options that are drugs: the right one holds the value, each wrong one's own values differ;
@@ -502,7 +506,7 @@ class _Maker:
             own = self.truth.of(subject, fact.attribute)
             values = joined([display(f) for f in own])
             if own:
-                reasons[name] = f"{name}: not {value}; its {label}: {values}{self.cite(own)}."
+                reasons[name] = f"{name}: not {value}; its {label}: {values}{self.cite(own, refs)}."
             else:
                 reasons[name] = f"{name}: {value} is not its {label}{self.label_cite(subject, refs)}."
         return reasons, refs
@@ -584,8 +588,8 @@ class _Maker:
                 wrong = self.wrong_values(fact, qid, 3)
             if wrong is not None:
                 ctx = {**ctx, "answer": answer}
-                reasons = self.value_reasons(fact, answer, wrong)
-                yield self.build(qid, [fact], ctx, answer, wrong=wrong, reasons=reasons)
+                reasons, refs = self.value_reasons(fact, answer, wrong)
+                yield self.build(qid, [fact], ctx, answer, wrong=wrong, reasons=reasons, refs=refs)
         elif t.kind == "tf":
             yield self.build(question_id(t.id, fact.id, "true"), [fact], ctx, "True")
             # one false variant per fact, never the same false statement twice
@@ -754,12 +758,15 @@ def _groups_of_four(facts: list[Fact]) -> Iterator[tuple[Fact, ...]]:
             yield tuple(facts[(start + k) % len(facts)] for k in range(4))
 
 
-def cite(deck: Deck, facts: Iterable[Fact]) -> str:
-    """` [Savella label, 1]`: the first primary source of the facts (else the first source)."""
+def cite(deck: Deck, facts: Iterable[Fact], cited: list[str] | None = None) -> str:
+    """` [Savella label, 1]`: the first primary source of the facts (else the first source);
+    the reference is added to `cited` when given (so the card's sources list it too)."""
     refs = [r for f in facts for r in f.sources]
     if not refs:
         return ""
     first = next((r for r in refs if deck.source(r).primary), refs[0])
+    if cited is not None:
+        cited.append(first)
     return f" [{deck.brief(first)}]"
 
 
