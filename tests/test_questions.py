@@ -345,3 +345,30 @@ def test_a_wrong_drug_without_the_attribute_is_answered_by_its_label(tmp_path: P
     for q in asked:
         reason = q.rationales[q.options.index("Alpha")]
         assert reason.endswith("is not its US brand name [Alphax label].") and "label-alphax" in q.sources, reason
+
+
+def test_rationales_name_a_bounded_number_of_drugs(tmp_path: Path) -> None:
+    """A value many drugs share names the first few and counts the rest, so a card's text (and
+    its source list) does not grow with the size of the deck (issue 14)."""
+    import sys
+
+    from snri_quiz.questions import NAMED, named
+
+    assert named(["a", "b"]) == "a and b"
+    assert named(list("abcde")) == "a, b, c, d and e"
+    assert named(list("abcdefg")) == "a, b, c, d and 3 other drugs"
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from synth import make_deck
+
+    content = load_content(make_deck(tmp_path / "deck", 40))
+    names = [d.name.lower() for d in content.deck.drugs]
+    word = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    counted = 0
+    for q in content.bank:
+        for reason in q.rationales:
+            assert len(set(word.findall(reason))) <= NAMED + 1, reason  # the named few and the drug asked about
+            counted += "other drugs" in reason
+        if q.kind == "vignette":
+            assert len(q.sources) <= 2 * NAMED, q.prompt
+    assert counted > 100

@@ -230,7 +230,7 @@ class Truth:
             holders = sorted(
                 self.deck.subject_name(s).lower() for s in self.holding(fact) if s != self.deck.class_subject
             )
-            found = self._whose[key] = f" of {joined(holders)}" if holders else ""
+            found = self._whose[key] = f" of {named(holders)}" if holders else ""
         return found
 
     def holding(self, fact: Fact) -> frozenset[str]:
@@ -779,6 +779,18 @@ def joined(items: Sequence[str], conjunction: str = "and") -> str:
     """`a`, `a and b`, `a, b and c`."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {conjunction} " + items[-1] if items else ""
+
+
+NAMED = 5
+"""A rationale names at most this many drugs (every drug of the bundled deck); past it, the
+first few and how many others, so a card's text does not grow with the size of the deck."""
+
+
+def named(names: Sequence[str], limit: int = NAMED) -> str:
+    """`a, b and c`; more than `limit` names read `a, b, c, d and 7 other drugs`."""
+    if len(names) <= limit:
+        return joined(names)
+    return joined([*names[: limit - 1], f"{len(names) - limit + 1} other drugs"])
 
 
 def _unique(*texts: str) -> tuple[str, ...]:

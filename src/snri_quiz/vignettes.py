@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .facts import Deck, Drug, Fact, normalize
 from .kinds import QuestionKind, VignetteAsk
-from .questions import Question, Truth, capitalized, cite, display, joined, question_id, seeded
+from .questions import NAMED, Question, Truth, capitalized, cite, display, joined, named, question_id, seeded
 
 if TYPE_CHECKING:
     from .templates import Clue, Finding, Template, Vignette
@@ -435,10 +435,11 @@ class _Maker:
         ]
         for choice in chosen:
             others = [f for f in self.truth.with_value(fact.attribute, normalize(choice)) if f.subject != fact.subject]
-            cited += others
+            shown = others if len(others) <= NAMED else others[: NAMED - 1]  # the drugs named are cited
+            cited += shown
             if others:
-                whose = joined([self.deck.subject_name(f.subject).lower() for f in others])
-                reason = f"the label's value for {whose}, not for {drug.name.lower()}{cite(self.deck, others)}"
+                whose = named([self.deck.subject_name(f.subject).lower() for f in others])
+                reason = f"the label's value for {whose}, not for {drug.name.lower()}{cite(self.deck, shown)}"
             else:
                 reason = f"the label gives {self.shown(value)} for {drug.name.lower()}{cite(self.deck, [fact])}"
             options.append((self.shown(choice), choice, f"{self.shown(choice)}: {reason}."))
