@@ -198,3 +198,46 @@ def test_fifo_or_symlink_at_an_entry_name_is_never_read_and_never_replaced(cache
     elsewhere.write_text("{}")
     entry.symlink_to(elsewhere)  # a link is not followed when reading
     assert load_content(TINY, TINY_TEMPLATES) == good
+
+
+def _build_bytes(content, out: Path, selection=None) -> bytes:  # type: ignore[no-untyped-def]
+    from snri_quiz.anki import build_package
+
+    result = build_package(content, out, selection=selection)
+    return result.path.read_bytes()
+
+
+def test_a_rebuild_of_unchanged_content_reads_its_notes(
+    cache: Path, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notes of the whole bank are cached beside its questions: a warm rebuild, whole or in
+    part, makes none and writes the same bytes; a damaged notes entry is made again."""
+    import snri_quiz.anki as anki
+    from snri_quiz.kinds import Mode
+    from snri_quiz.selection import Selection
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "a")
+    (notes,) = cache.glob("notes-*.json")
+    made: list[str] = []
+    real = anki.note_spec
+    monkeypatch.setattr(anki, "note_spec", lambda deck, q, *rest: made.append(q.id) or real(deck, q, *rest))
+    assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "b") == first
+    part = Selection(mode=Mode.TF)
+    assert made == []
+    warm_part = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "c", part)
+    assert made == []
+    notes.write_bytes(notes.read_bytes()[:-40])  # damaged: ignored, made again, rewritten
+    assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "d") == first
+    assert len(made) == len(load_content(tiny, TINY_TEMPLATES).bank) > 5
+    monkeypatch.setenv("SNRI_QUIZ_CACHE", "off")
+    assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "e", part) == warm_part
+
+
+def test_notes_entries_count_in_the_size_bound(cache: Path, tiny: Path, tmp_path: Path) -> None:
+    from snri_quiz.anki import build_package
+
+    for seed in range(10):
+        build_package(load_content(tiny, TINY_TEMPLATES, seed=seed), tmp_path / "dist")
+    assert len(list(cache.glob("notes-*.json"))) == 8
+    assert len(_entries(cache)) == 8

@@ -269,11 +269,17 @@ class NoteSpec:
     tags: tuple[str, ...]
     deck_name: str
     cards: int
+    digest: str
+    """Hash of everything Anki stores for the note (fields, tags, deck and note type): the lock
+    file's record of whether the note changed."""
 
     def content_hash(self) -> str:
-        """Hash of everything Anki stores for the note (fields, tags, deck and note type)."""
-        parts = (self.note_type, str(NOTE_TYPES[self.note_type].id), *self.fields, " ".join(self.tags), self.deck_name)
-        return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:20]
+        return self.digest
+
+
+def _digest(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...], deck_name: str) -> str:
+    parts = (note_type, str(NOTE_TYPES[note_type].id), *fields, " ".join(tags), deck_name)
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -632,7 +638,9 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
     fields += ("",)  # "My notes": the learner's own, never filled by a build
-    return NoteSpec(guid_of(q.id), note_type, fields, note_tags(deck, q), subdeck_name(deck, q.topic), cards)
+    tags, deck_name = note_tags(deck, q), subdeck_name(deck, q.topic)
+    digest = _digest(note_type, fields, tags, deck_name)
+    return NoteSpec(guid_of(q.id), note_type, fields, tags, deck_name, cards, digest)
 
 
 def note_tags(deck: Deck, q: Question) -> tuple[str, ...]:
@@ -780,8 +788,7 @@ def _build_package(
     deck = content.deck
     now = _now()
     questions = selection.matching(content.bank, deck)
-    sources_cache: dict[tuple[str, ...], str] = {}
-    specs = [note_spec(deck, q, sources_cache) for q in questions]
+    specs = note_specs(content, questions)
     file_name = package_file_name(deck.name)
     target = out_dir / file_name if out_dir is not None else Path(file_name)
 
@@ -859,6 +866,25 @@ def _build_package(
         for name in used
     )
     return BuildResult(target, counts, changed, tuple(warnings), changes, changelog)
+
+
+def note_specs(content: Content, questions: Sequence[Question]) -> list[NoteSpec]:
+    """The notes of these questions (some or all of the content's bank). The notes of the whole
+    bank are cached beside its questions, under the same key: a rebuild of unchanged content,
+    whole or in part, reads them instead of making them."""
+    from . import cache
+
+    sources: dict[tuple[str, ...], str] = {}
+    folder = cache.cache_dir() if content.key else None
+    if folder is None:
+        return [note_spec(content.deck, q, sources) for q in questions]
+    path = folder / f"notes-{content.key}.json"
+    every = cache.read_table(path, NoteSpec)
+    if every is None or len(every) != len(content.bank):
+        every = [note_spec(content.deck, q, sources) for q in content.bank]
+        cache.write_table(folder, path.name, NoteSpec, every)
+    by_id = dict(zip((q.id for q in content.bank), every, strict=True))
+    return [by_id[q.id] for q in questions]
 
 
 def _hash_of(deck: Deck, fact_id: str) -> str:

@@ -1,6 +1,7 @@
-"""The question cache: a loaded deck and its questions as plain JSON (never code), in a folder only
-the user can write, keyed by a hash of every input (code, deck, templates, seed), bounded in
-entries and bytes. A damaged or foreign entry is rebuilt, never trusted.
+"""The cache: a loaded deck and its questions (`bank-<key>.json`), and a build's finished notes
+(`notes-<key>.json`), as plain JSON (never code), in a folder only the user can write, keyed
+by a hash of every input (code, deck, templates, seed), bounded in entries and bytes. A
+damaged or foreign entry is rebuilt, never trusted.
 """
 
 from __future__ import annotations
@@ -16,18 +17,23 @@ import os
 import stat
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 from .facts import Deck, Fact
 from .generate import Content
 from .questions import Question
 from .yamlio import UnreadableFile, read_regular
 
-_FORMAT = 3
+T = TypeVar("T")
+
+_FORMAT = 4
 _KEEP = 8
-_MAX_BYTES = 256 * 1024 * 1024
+"""Entries of each kind (bank, notes) kept, least recently used out first."""
+_MAX_BYTES = 1024 * 1024 * 1024
+"""The folder's size limit; an entry bigger than half of it is not written at all."""
+_KINDS = ("bank", "notes")
 
 
 def cache_dir() -> Path | None:
@@ -87,6 +93,23 @@ def _private_folder(folder: Path, create: bool) -> bool:
 
 def read_entry(path: Path, deck_dir: Path) -> Content | None:
     """The cached content, or None for a miss or anything not to be trusted."""
+    return _read(path, lambda data: _decode(data, deck_dir))
+
+
+def read_table(path: Path, cls: type[T]) -> list[T] | None:
+    """The values of a dataclass `write_table` stored, or None for a miss or anything not to be trusted."""
+
+    def decode(data: Any) -> list[T]:
+        if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("type") != cls.__qualname__:
+            raise _Bad("another format")
+        return list(_from_columns(cls, data["rows"], {}, {}))
+
+    return _read(path, decode)
+
+
+def _read(path: Path, decode: Callable[[Any], T]) -> T | None:
+    """A cache entry's JSON, decoded; None for a miss or anything not to be trusted (a folder or
+    file not the user's own, a link, a FIFO, too big, damaged, of another format)."""
     if not _private_folder(path.parent, create=False):
         return None
     try:
@@ -96,34 +119,46 @@ def read_entry(path: Path, deck_dir: Path) -> Content | None:
     try:
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or not _mine(info) or info.st_size > _MAX_BYTES:
+            if not stat.S_ISREG(info.st_mode) or not _mine(info) or info.st_size > _MAX_BYTES // 2:
                 return None
-            data = json.loads(handle.read())
-            content = _decode(data, deck_dir)
+            text = handle.read().decode("ascii")  # written as ASCII: one byte a character
+            data = json.loads(text)
+            del text  # the text goes before the values are built
+            found = decode(data)
             if os.utime in os.supports_fd:
                 os.utime(handle.fileno())  # most recently used: evicted last
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
         return None
-    return content
+    return found
 
 
 def write_entry(folder: Path, name: str, content: Content) -> None:
+    # every n-th question: the first 500 come from the first templates, which can be much
+    # smaller than the rest (a bank estimated small, encoded whole, then found too big)
+    sample = content.bank[:: max(1, len(content.bank) // 500)]
+    sample_size = len(json.dumps(_columns(Question, sample), default=_as_list).encode())
+    if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES // 2:
+        return  # the questions alone are too big: not worth encoding
+    for old in folder.glob("bank-*.pickle"):  # the 1.0 format is never read again
+        old.unlink(missing_ok=True)
+    _write(folder, name, lambda: _encode(content))
+
+
+def write_table(folder: Path, name: str, cls: type, items: Sequence[Any]) -> None:
+    """Store the values of a dataclass (read back with `read_table`)."""
+    data = {"format": _FORMAT, "type": cls.__qualname__, "rows": _columns(cls, items)}
+    _write(folder, name, lambda: json.dumps(data, separators=(",", ":")).encode())
+
+
+def _write(folder: Path, name: str, encode: Callable[[], bytes]) -> None:
     from .errors import OutputError
     from .files import write_atomic
 
-    if not _private_folder(folder, create=True):
-        return
     try:
-        # every n-th question: the first 500 come from the first templates, which can be much
-        # smaller than the rest (a bank estimated small, encoded whole, then found too big)
-        sample = content.bank[:: max(1, len(content.bank) // 500)]
-        sample_size = len(json.dumps(_columns(Question, sample), default=_as_list, ensure_ascii=False).encode())
-        if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES:
-            return  # the questions alone are too big: not worth encoding
-        payload = _encode(content)
-        for old in folder.glob("bank-*.pickle"):  # the 1.0 format is never read again
-            old.unlink(missing_ok=True)
-        if len(payload) > _MAX_BYTES:
+        if not _private_folder(folder, create=True):
+            return
+        payload = encode()
+        if len(payload) > _MAX_BYTES // 2:
             return
         write_atomic(folder / name, payload)
         _trim(folder, keep=folder / name)
@@ -132,18 +167,21 @@ def write_entry(folder: Path, name: str, content: Content) -> None:
 
 
 def _trim(folder: Path, keep: Path) -> None:
-    """Delete the least recently used entries beyond _KEEP entries or _MAX_BYTES bytes."""
+    """Delete the least recently used entries beyond _KEEP entries of a kind or _MAX_BYTES bytes in all."""
     entries = []
-    for entry in folder.glob("bank-*.json"):
-        try:
-            info = entry.stat()
-        except OSError:
-            continue
-        entries.append((entry != keep, -info.st_mtime, info.st_size, entry))
+    for kind in _KINDS:
+        found = []
+        for entry in folder.glob(f"{kind}-*.json"):
+            try:
+                info = entry.stat()
+            except OSError:
+                continue
+            found.append((entry != keep, -info.st_mtime, info.st_size, entry))
+        entries += [(*e, position >= _KEEP) for position, e in enumerate(sorted(found, key=lambda e: e[:3]))]
     total = 0
-    for position, (_, _, size, entry) in enumerate(sorted(entries, key=lambda e: e[:3])):
+    for _, _, size, entry, surplus in sorted(entries, key=lambda e: e[:3]):
         total += size
-        if position >= _KEEP or total > _MAX_BYTES:
+        if surplus or total > _MAX_BYTES:
             entry.unlink(missing_ok=True)
 
 
@@ -166,7 +204,7 @@ def _encode(content: Content) -> bytes:
         "templates": content.template_count,
         "questions": _columns(Question, content.bank),
     }
-    return json.dumps(data, default=_as_list, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(data, default=_as_list, separators=(",", ":")).encode()
 
 
 def _prefix(deck_dir: Path) -> str:

@@ -7,14 +7,13 @@ surveys without keeping questions or touching the cache.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from . import cache
 from .facts import Deck
 from .generate import Content, Survey
 from .memory import paused_gc
-
-"""The cache folder's size limit; an entry bigger than this is not written at all."""
 
 
 def _bundled(name: str) -> Path:
@@ -47,10 +46,11 @@ def _load_content(deck: Path | str | None, templates: Path | str | None, seed: i
     if folder is not None and key is not None:
         hit = cache.read_entry(folder / f"bank-{key}.json", deck_dir)
         if hit is not None:
-            return hit
+            return dataclasses.replace(hit, key=key)
     content = _generate(deck_dir, template_dir, seed)
     if folder is not None and key is not None:
         cache.write_entry(folder, f"bank-{key}.json", content)
+        return dataclasses.replace(content, key=key)
     return content
 
 

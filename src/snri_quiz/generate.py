@@ -31,6 +31,8 @@ class Content:
     """Every question, in template then fact order."""
     template_count: int
     """How many templates made them."""
+    key: str = ""
+    """The hash of every input it was made from (`cache.fingerprint`); empty when uncached."""
 
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
