@@ -27,7 +27,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -259,7 +259,7 @@ NOTE_TYPES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a large build holds hundreds of thousands
 class NoteSpec:
     """One note as it will be written: what Anki sees, before timestamps."""
 
@@ -587,12 +587,23 @@ def explanation_html(deck: Deck, q: Question) -> str:
 
 
 def subdeck_name(deck: Deck, topic: str) -> str:
-    return f"{deck.name}::{deck.topics[topic]}"
+    return _subdeck_name(deck.name, deck.topics[topic])
+
+
+@functools.lru_cache(maxsize=256)
+def _subdeck_name(deck_name: str, title: str) -> str:
+    """One string per subdeck, however many notes name it."""
+    return f"{deck_name}::{title}"
+
+
+@functools.lru_cache(maxsize=256)
+def _topic_field(title: str) -> str:
+    return _e(title)
 
 
 def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str] | None = None) -> NoteSpec:
     """The note for one question (field text escaped as HTML)."""
-    topic = _e(deck.topics[q.topic])
+    topic = _topic_field(deck.topics[q.topic])
     if sources_cache is None:
         sources = _sources_html(deck, q.sources)
     else:
@@ -638,7 +649,7 @@ def note_spec(deck: Deck, q: Question, sources_cache: dict[tuple[str, ...], str]
         fields = (_e(q.prompt), _e(q.answer), explanation, sources, topic)
         note_type = "typed"
     fields += ("",)  # "My notes": the learner's own, never filled by a build
-    tags, deck_name = note_tags(deck, q), subdeck_name(deck, q.topic)
+    tags, deck_name = note_tags(deck, q), _subdeck_name(deck.name, deck.topics[q.topic])
     digest = _digest(note_type, fields, tags, deck_name)
     return NoteSpec(guid_of(q.id), note_type, fields, tags, deck_name, cards, digest)
 
@@ -795,20 +806,25 @@ def _build_package(
     lock_path = deck.path / LOCK_NAME
     lock = _read_lock(lock_path)
     full = selection == Selection()
-    old_notes = {g: dict(v) for g, v in lock["notes"].items() if isinstance(v, dict)}
+    notes = lock["notes"]
     old_facts = lock.get("facts") if isinstance(lock.get("facts"), dict) else None
     changed = 0
+    renamed = False  # a note's question id differs from the lock file's
     mods: list[int] = []
     added: list[tuple[str, str]] = []
     updated: list[Update] = []
     hash_of = functools.cache(functools.partial(_hash_of, deck))  # once per fact, not per question citing it
     for q, spec in zip(questions, specs, strict=True):
-        before = old_notes.get(spec.guid)
-        mod, was_changed = _stamp(lock["notes"], spec.guid, spec.content_hash(), now)
-        lock["notes"][spec.guid]["id"] = q.id
+        before = notes.get(spec.guid)
+        new = not isinstance(before, dict) or "retired" in before  # before _stamp, which revives it
+        mod, was_changed = _stamp(notes, spec.guid, spec.content_hash(), now)
+        entry = notes[spec.guid]
+        if entry.get("id") != q.id:
+            entry["id"] = q.id
+            renamed = True
         changed += was_changed
         mods.append(mod)
-        if before is None or "retired" in before:
+        if new:
             added.append((q.id, q.prompt))
         elif was_changed:
             facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != hash_of(f))
@@ -835,7 +851,7 @@ def _build_package(
         or bool(changes)
         or any(was for _, was in stamped)
         or not lock_path.exists()
-        or lock["notes"] != old_notes
+        or renamed
         or (json.dumps(lock.get("facts"), sort_keys=True), lock.get("changes")) != before_lock
     )
     warnings: list[str] = []
@@ -995,20 +1011,23 @@ def _write_apkg(
             connection.execute("PRAGMA synchronous = OFF")
             cursor = connection.cursor()
             genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(timestamp * 1000))
-            ids = itertools.count(timestamp * 1000)
+            indexes = cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('notes', 'cards') ORDER BY name"
+            ).fetchall()
+            for name, _ in indexes:  # built once after the inserts: far faster than kept up row by row
+                cursor.execute(f"DROP INDEX {name}")
             deck_ids = {name: subdeck_id(deck, name) for name in {s.deck_name for s in specs}}
-            notes: list[tuple[int, NoteSpec, int]] = []
-            cards = []
-            for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
-                note_id = next(ids)
-                notes.append((note_id, spec, mod))
-                deck_id = deck_ids[spec.deck_name]
-                for ordinal in range(spec.cards):
-                    cards.append(
-                        (next(ids), note_id, deck_id, ordinal, mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                    )
-            # each row is made as it is inserted: a list of them would hold a second copy of every note's text
-            rows = (
+
+            def numbered() -> Iterator[tuple[int, int, NoteSpec, int]]:
+                """(position, note id, spec, mod); a note's cards take the ids after its own."""
+                ids = itertools.count(timestamp * 1000)
+                for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
+                    yield position, next(ids), spec, mod
+                    for _ in range(spec.cards):
+                        next(ids)
+
+            # rows are made as they are inserted: a list of them would hold a second copy of every note
+            notes = (
                 (
                     note_id,
                     spec.guid,
@@ -1022,10 +1041,17 @@ def _write_apkg(
                     0,
                     "",
                 )
-                for note_id, spec, mod in notes
+                for _, note_id, spec, mod in numbered()
             )
-            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            cards = (
+                (note_id + 1 + o, note_id, deck_ids[spec.deck_name], o, mod, -1, 0, 0, p, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                for p, note_id, spec, mod in numbered()
+                for o in range(spec.cards)
+            )
+            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
             cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+            for _, sql in indexes:
+                cursor.execute(sql)
             connection.commit()
         finally:
             connection.close()

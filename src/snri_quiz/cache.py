@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from .facts import Deck, Fact
 from .generate import Content
@@ -93,23 +93,33 @@ def _private_folder(folder: Path, create: bool) -> bool:
 
 def read_entry(path: Path, deck_dir: Path) -> Content | None:
     """The cached content, or None for a miss or anything not to be trusted."""
-    return _read(path, lambda data: _decode(data, deck_dir))
+    return _read(path, lambda handle: _decode(_json(handle.read()), deck_dir))
 
 
 def read_table(path: Path, cls: type[T]) -> list[T] | None:
     """The values of a dataclass `write_table` stored, or None for a miss or anything not to be trusted."""
 
-    def decode(data: Any) -> list[T]:
-        if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("type") != cls.__qualname__:
+    def decode(handle: BinaryIO) -> list[T]:
+        head = _json(handle.readline())
+        if not isinstance(head, dict) or head.get("format") != _FORMAT or head.get("type") != cls.__qualname__:
             raise _Bad("another format")
-        return list(_from_columns(cls, data["rows"], {}, {}))
+        found: list[T] = []
+        for line in handle:  # a chunk of rows a line: never the whole entry's text at once
+            found += _from_columns(cls, _json(line), {}, {})
+        if len(found) != head.get("rows"):
+            raise _Bad("rows missing")
+        return found
 
     return _read(path, decode)
 
 
-def _read(path: Path, decode: Callable[[Any], T]) -> T | None:
-    """A cache entry's JSON, decoded; None for a miss or anything not to be trusted (a folder or
-    file not the user's own, a link, a FIFO, too big, damaged, of another format)."""
+def _json(data: bytes) -> Any:
+    return json.loads(data.decode("ascii"))  # written as ASCII: one byte a character once read
+
+
+def _read(path: Path, decode: Callable[[BinaryIO], T]) -> T | None:
+    """A cache entry, decoded from its file; None for a miss or anything not to be trusted (a
+    folder or file not the user's own, a link, a FIFO, too big, damaged, of another format)."""
     if not _private_folder(path.parent, create=False):
         return None
     try:
@@ -121,10 +131,7 @@ def _read(path: Path, decode: Callable[[Any], T]) -> T | None:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode) or not _mine(info) or info.st_size > _MAX_BYTES // 2:
                 return None
-            text = handle.read().decode("ascii")  # written as ASCII: one byte a character
-            data = json.loads(text)
-            del text  # the text goes before the values are built
-            found = decode(data)
+            found = decode(handle)
             if os.utime in os.supports_fd:
                 os.utime(handle.fileno())  # most recently used: evicted last
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
@@ -141,28 +148,53 @@ def write_entry(folder: Path, name: str, content: Content) -> None:
         return  # the questions alone are too big: not worth encoding
     for old in folder.glob("bank-*.pickle"):  # the 1.0 format is never read again
         old.unlink(missing_ok=True)
-    _write(folder, name, lambda: _encode(content))
+    _write(folder, name, lambda: [_encode(content)])
+
+
+_CHUNK = 4096
+"""Rows a line of a table entry."""
 
 
 def write_table(folder: Path, name: str, cls: type, items: Sequence[Any]) -> None:
-    """Store the values of a dataclass (read back with `read_table`)."""
-    data = {"format": _FORMAT, "type": cls.__qualname__, "rows": _columns(cls, items)}
-    _write(folder, name, lambda: json.dumps(data, separators=(",", ":")).encode())
+    """Store the values of a dataclass (read back with `read_table`): a head line, then the rows
+    as columns a chunk a line."""
+
+    def lines() -> Iterator[bytes]:
+        yield _line({"format": _FORMAT, "type": cls.__qualname__, "rows": len(items)})
+        for start in range(0, len(items), _CHUNK):
+            yield _line(_columns(cls, items[start : start + _CHUNK]))
+
+    _write(folder, name, lines)
 
 
-def _write(folder: Path, name: str, encode: Callable[[], bytes]) -> None:
+def _line(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode() + b"\n"
+
+
+class _TooBig(Exception):
+    """An entry over the size limit: left unwritten."""
+
+
+def _write(folder: Path, name: str, chunks: Callable[[], Iterable[bytes]]) -> None:
+    """Write an entry from its chunks (none of it when it grows over the limit), then trim the folder."""
     from .errors import OutputError
     from .files import write_atomic
+
+    def write(tmp: Path) -> None:
+        size = 0
+        with tmp.open("wb") as handle:
+            for chunk in chunks():
+                size += len(chunk)
+                if size > _MAX_BYTES // 2:
+                    raise _TooBig
+                handle.write(chunk)
 
     try:
         if not _private_folder(folder, create=True):
             return
-        payload = encode()
-        if len(payload) > _MAX_BYTES // 2:
-            return
-        write_atomic(folder / name, payload)
+        write_atomic(folder / name, writer=write)
         _trim(folder, keep=folder / name)
-    except (OutputError, OSError, TypeError, ValueError):
+    except (_TooBig, OutputError, OSError, TypeError, ValueError):
         pass  # a cache that cannot be written only costs time
 
 
