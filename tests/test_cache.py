@@ -227,9 +227,15 @@ def test_a_rebuild_of_unchanged_content_reads_its_notes(
     assert made == []
     warm_part = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "c", part)
     assert made == []
-    notes.write_bytes(notes.read_bytes()[:-40])  # damaged: ignored, made again, rewritten
+    bank = len(load_content(tiny, TINY_TEMPLATES).bank)
+    good = notes.read_bytes()
+    notes.write_bytes(good[:-40])  # damaged in the texts, found while streaming: made again, rewritten
     assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "d") == first
-    assert len(made) == len(load_content(tiny, TINY_TEMPLATES).bank) > 5
+    assert len(made) == bank > 5 and notes.read_bytes() == good
+    head, _, rest = good.partition(b"\n")
+    notes.write_bytes(head + b"\n[1,2]" + rest[rest.index(b"\n") :])  # damaged heads: a miss
+    assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "f") == first
+    assert len(made) == 2 * bank and notes.read_bytes() == good
     monkeypatch.setenv("SNRI_QUIZ_CACHE", "off")
     assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "e", part) == warm_part
 

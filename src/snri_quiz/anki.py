@@ -27,7 +27,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -275,6 +275,36 @@ class NoteSpec:
 
     def content_hash(self) -> str:
         return self.digest
+
+    def head(self) -> NoteHead:
+        return NoteHead(self.guid, self.note_type, self.tags, self.deck_name, self.cards, self.digest)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteHead:
+    """A note as the lock file and the package's tables see it: everything but its fields' text."""
+
+    guid: str
+    note_type: str
+    tags: tuple[str, ...]
+    deck_name: str
+    cards: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class _Notes:
+    """The notes of a build: their heads, and their fields' text (UTF-8, joined by \\x1f as Anki
+    stores them: a str holding one non-ASCII character takes two or four bytes for every
+    character) a note at a time, in the same order, from a list or streamed from the cache."""
+
+    heads: Sequence[NoteHead]
+    texts: Callable[[], Iterable[bytes]]
+
+
+def _joined(fields: Sequence[str]) -> bytes:
+    """A note's fields as Anki stores them: joined by \\x1f (UTF-8)."""
+    return "\x1f".join(fields).encode()
 
 
 def _digest(note_type: str, fields: tuple[str, ...], tags: tuple[str, ...], deck_name: str) -> str:
@@ -676,12 +706,12 @@ def subdeck_id(deck: Deck, name: str) -> int:
     return int(hashlib.sha256(f"{deck.id}:{name}".encode()).hexdigest()[:12], 16)
 
 
-def deck_description(deck: Deck, specs: Sequence[NoteSpec], last_changes: str = "") -> str:
+def deck_description(deck: Deck, notes: Sized, last_changes: str = "") -> str:
     kinds: dict[str, int] = {}
     for source in deck.sources.values():
         kinds[source.kind] = kinds.get(source.kind, 0) + 1
     lines = [
-        f"<p><b>{_e(deck.name)}</b>, version {_e(deck.version)}: {len(specs)} notes built by snri-quiz.</p>",
+        f"<p><b>{_e(deck.name)}</b>, version {_e(deck.version)}: {len(notes)} notes built by snri-quiz.</p>",
         f"<p>{_e(deck.description)}</p>",
         "<p>Subdecks: " + ", ".join(_e(t) for t in deck.topics.values()) + ".</p>",
         f"<p>Sources ({len(deck.sources)}): "
@@ -796,17 +826,37 @@ def _build_package(
     selection: Selection,
     stream: IO[bytes] | None = None,
 ) -> BuildResult:
+    from .cache import Damaged
+
+    questions = selection.matching(content.bank, content.deck)
+    notes = _cached_notes(content, questions)
+    if notes is not None:
+        try:
+            return _build(content, questions, notes, out_dir, full=selection == Selection(), stream=stream)
+        except Damaged:
+            pass  # the cache entry was damaged past its first lines: nothing was written; make the notes
+    notes = _made_notes(content, questions)
+    return _build(content, questions, notes, out_dir, full=selection == Selection(), stream=stream)
+
+
+def _build(
+    content: Content,
+    questions: Sequence[Question],
+    notes: _Notes,
+    out_dir: Path | None,
+    *,
+    full: bool,
+    stream: IO[bytes] | None,
+) -> BuildResult:
     deck = content.deck
     now = _now()
-    questions = selection.matching(content.bank, deck)
-    specs = note_specs(content, questions)
+    heads = notes.heads
     file_name = package_file_name(deck.name)
     target = out_dir / file_name if out_dir is not None else Path(file_name)
 
     lock_path = deck.path / LOCK_NAME
     lock = _read_lock(lock_path)
-    full = selection == Selection()
-    notes = lock["notes"]
+    entries = lock["notes"]
     old_facts = lock.get("facts") if isinstance(lock.get("facts"), dict) else None
     changed = 0
     renamed = False  # a note's question id differs from the lock file's
@@ -814,11 +864,11 @@ def _build_package(
     added: list[tuple[str, str]] = []
     updated: list[Update] = []
     hash_of = functools.cache(functools.partial(_hash_of, deck))  # once per fact, not per question citing it
-    for q, spec in zip(questions, specs, strict=True):
-        before = notes.get(spec.guid)
+    for q, head in zip(questions, heads, strict=True):
+        before = entries.get(head.guid)
         new = not isinstance(before, dict) or "retired" in before  # before _stamp, which revives it
-        mod, was_changed = _stamp(notes, spec.guid, spec.content_hash(), now)
-        entry = notes[spec.guid]
+        mod, was_changed = _stamp(entries, head.guid, head.digest, now)
+        entry = entries[head.guid]
         if entry.get("id") != q.id:
             entry["id"] = q.id
             renamed = True
@@ -829,15 +879,15 @@ def _build_package(
         elif was_changed:
             facts = () if old_facts is None else tuple(f for f in q.facts if old_facts.get(f) != hash_of(f))
             updated.append(Update(q.id, q.prompt, facts))
-    used_types = sorted({s.note_type for s in specs})
+    used_types = sorted({h.note_type for h in heads})
     stamped = [_stamp(lock["models"], str(NOTE_TYPES[k].id), _model_hash(NOTE_TYPES[k]), now) for k in used_types]
     model_mods = [mod for mod, _ in stamped]
     before_lock = json.dumps(lock.get("facts"), sort_keys=True), lock.get("changes")
     changes = Changes()
     if full:  # a full build retires notes that no longer exist, keeping their entries
-        live = {s.guid for s in specs}
+        live = {h.guid for h in heads}
         retired = []
-        for guid, entry in lock["notes"].items():
+        for guid, entry in entries.items():
             if guid not in live and isinstance(entry, dict) and "retired" not in entry:
                 entry["retired"] = now
                 retired.append((str(entry.get("id", guid)), ""))
@@ -858,7 +908,7 @@ def _build_package(
     package_time = max([*mods, *model_mods, 0])
     last = lock.get("changes")
     summary = f"{last['date']}, version {last['version']}: {last['summary']}" if isinstance(last, dict) else ""
-    write = package_writer(deck, specs, mods, package_time, deck_description(deck, specs, summary))
+    write = _package_writer(deck, heads, notes.texts, mods, package_time, deck_description(deck, heads, summary))
     changelog = None
     # The package, the lock file and the changelog are committed together: a failed build changes none.
     with staged() as files:
@@ -876,31 +926,64 @@ def _build_package(
             assert stream is not None
             _stream_package(write, stream, package_file_name(deck.name))
     names = [subdeck_name(deck, topic) for topic in deck.topics]
-    used = [name for name in names if any(s.deck_name == name for s in specs)]
     counts = tuple(
-        SubdeckCount(name, sum(s.deck_name == name for s in specs), sum(s.cards for s in specs if s.deck_name == name))
-        for name in used
+        SubdeckCount(name, sum(h.deck_name == name for h in heads), sum(h.cards for h in heads if h.deck_name == name))
+        for name in names
+        if any(h.deck_name == name for h in heads)
     )
     return BuildResult(target, counts, changed, tuple(warnings), changes, changelog)
 
 
-def note_specs(content: Content, questions: Sequence[Question]) -> list[NoteSpec]:
-    """The notes of these questions (some or all of the content's bank). The notes of the whole
-    bank are cached beside its questions, under the same key: a rebuild of unchanged content,
-    whole or in part, reads them instead of making them."""
+def _cached_notes(content: Content, questions: Sequence[Question]) -> _Notes | None:
+    """The notes as a rebuild of unchanged content reads them from the cache (whole or in part;
+    the fields' text is streamed into the package, never held), or None."""
     from . import cache
 
+    folder = cache.cache_dir() if content.key else None
+    found = cache.read_notes(folder / f"notes-{content.key}.json", NoteHead) if folder is not None else None
+    if found is None or len(found[0]) != len(content.bank):
+        return None
+    every, texts = found
+    position = {q.id: i for i, q in enumerate(content.bank)}
+    wanted = [position[q.id] for q in questions]
+    if len(wanted) == len(every):
+        return _Notes(every, texts)
+    if wanted != sorted(wanted):
+        return None
+    return _Notes([every[i] for i in wanted], lambda: _picked(texts(), wanted))
+
+
+def _picked(items: Iterable[bytes], positions: Sequence[int]) -> Iterator[bytes]:
+    """The items at these (increasing) positions."""
+    wanted = iter(positions)
+    next_one = next(wanted, None)
+    for i, item in enumerate(items):
+        if i == next_one:
+            yield item
+            next_one = next(wanted, None)
+
+
+def _made_notes(content: Content, questions: Sequence[Question]) -> _Notes:
+    """The notes made from the questions; with a cache, those of the whole bank, cached for the next build."""
+    from . import cache
+
+    deck = content.deck
     sources: dict[tuple[str, ...], str] = {}
     folder = cache.cache_dir() if content.key else None
-    if folder is None:
-        return [note_spec(content.deck, q, sources) for q in questions]
-    path = folder / f"notes-{content.key}.json"
-    every = cache.read_table(path, NoteSpec)
-    if every is None or len(every) != len(content.bank):
-        every = [note_spec(content.deck, q, sources) for q in content.bank]
-        cache.write_table(folder, path.name, NoteSpec, every)
-    by_id = dict(zip((q.id for q in content.bank), every, strict=True))
-    return [by_id[q.id] for q in questions]
+    made = questions if folder is None else content.bank
+    heads: list[NoteHead] = []
+    texts: list[bytes] = []
+    for q in made:  # the spec goes once its head and its text are kept: the fields are held once
+        spec = note_spec(deck, q, sources)
+        heads.append(spec.head())
+        texts.append(_joined(spec.fields))
+    if folder is not None:
+        cache.write_notes(folder, f"notes-{content.key}.json", heads, texts)
+        if len(questions) != len(content.bank):
+            position = {q.id: i for i, q in enumerate(content.bank)}
+            wanted = [position[q.id] for q in questions]
+            heads, texts = [heads[i] for i in wanted], [texts[i] for i in wanted]
+    return _Notes(heads, lambda: texts)
 
 
 def _hash_of(deck: Deck, fact_id: str) -> str:
@@ -943,28 +1026,31 @@ def write_package(
     description: str | None = None,
 ) -> Path:
     """Write an .apkg of these notes (with their modification times) and the note types and decks they use."""
-    return write_atomic(target, writer=package_writer(deck, specs, mods, package_time, description))
+    heads = [s.head() for s in specs]
+    texts = lambda: (_joined(s.fields) for s in specs)  # noqa: E731
+    return write_atomic(target, writer=_package_writer(deck, heads, texts, mods, package_time, description))
 
 
-def package_writer(
+def _package_writer(
     deck: Deck,
-    specs: Sequence[NoteSpec],
+    heads: Sequence[NoteHead],
+    texts: Callable[[], Iterable[bytes]],
     mods: Sequence[int],
     package_time: int,
     description: str | None = None,
 ) -> Callable[[Path], None]:
     """A function that writes the .apkg of these notes to the path it is given."""
-    used_types = sorted({s.note_type for s in specs})
-    root = genanki.Deck(deck.id, deck.name, description=description or deck_description(deck, specs))
+    used_types = sorted({h.note_type for h in heads})
+    root = genanki.Deck(deck.id, deck.name, description=description or deck_description(deck, heads))
     for key in used_types:
         root.add_model(NOTE_TYPES[key].model())
     names = [subdeck_name(deck, topic) for topic in deck.topics]
-    used = [name for name in names if any(s.deck_name == name for s in specs)]
+    used = [name for name in names if any(h.deck_name == name for h in heads)]
     decks = [root, *(genanki.Deck(subdeck_id(deck, name), name) for name in used)]
     scratch = package_file_name(deck.name)
 
     def write(tmp: Path) -> None:
-        _write_apkg(decks, specs, mods, deck, package_time, tmp, scratch=scratch)
+        _write_apkg(decks, heads, texts(), mods, deck, package_time, tmp, scratch=scratch)
 
     return write
 
@@ -987,7 +1073,8 @@ def _stream_package(write: Callable[[Path], None], stream: IO[bytes], file_name:
 
 def _write_apkg(
     decks: list[genanki.Deck],
-    specs: Sequence[NoteSpec],
+    heads: Sequence[NoteHead],
+    texts: Iterable[bytes],
     mods: Sequence[int],
     deck: Deck,
     timestamp: int,
@@ -1012,43 +1099,45 @@ def _write_apkg(
             cursor = connection.cursor()
             genanki.Package(decks).write_to_db(cursor, timestamp, itertools.count(timestamp * 1000))
             indexes = cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('notes', 'cards') ORDER BY name"
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'index' AND tbl_name IN ('notes', 'cards') ORDER BY name"
             ).fetchall()
             for name, _ in indexes:  # built once after the inserts: far faster than kept up row by row
                 cursor.execute(f"DROP INDEX {name}")
-            deck_ids = {name: subdeck_id(deck, name) for name in {s.deck_name for s in specs}}
+            deck_ids = {name: subdeck_id(deck, name) for name in {h.deck_name for h in heads}}
 
-            def numbered() -> Iterator[tuple[int, int, NoteSpec, int]]:
-                """(position, note id, spec, mod); a note's cards take the ids after its own."""
+            def numbered() -> Iterator[tuple[int, int, NoteHead, int]]:
+                """(position, note id, head, mod); a note's cards take the ids after its own."""
                 ids = itertools.count(timestamp * 1000)
-                for position, (spec, mod) in enumerate(zip(specs, mods, strict=True)):
-                    yield position, next(ids), spec, mod
-                    for _ in range(spec.cards):
+                for position, (head, mod) in enumerate(zip(heads, mods, strict=True)):
+                    yield position, next(ids), head, mod
+                    for _ in range(head.cards):
                         next(ids)
 
             # rows are made as they are inserted: a list of them would hold a second copy of every note
             notes = (
                 (
                     note_id,
-                    spec.guid,
-                    NOTE_TYPES[spec.note_type].id,
+                    head.guid,
+                    NOTE_TYPES[head.note_type].id,
                     mod,
                     -1,
-                    " " + " ".join(spec.tags) + " ",
-                    "\x1f".join(spec.fields),
-                    spec.fields[0],
+                    " " + " ".join(head.tags) + " ",
+                    text,
+                    text.partition(b"\x1f")[0],  # the sort field: the first
                     0,
                     0,
                     "",
                 )
-                for _, note_id, spec, mod in numbered()
+                for (_, note_id, head, mod), text in zip(numbered(), texts, strict=True)
             )
             cards = (
-                (note_id + 1 + o, note_id, deck_ids[spec.deck_name], o, mod, -1, 0, 0, p, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                for p, note_id, spec, mod in numbered()
-                for o in range(spec.cards)
+                (note_id + 1 + o, note_id, deck_ids[head.deck_name], o, mod, -1, 0, 0, p, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                for p, note_id, head, mod in numbered()
+                for o in range(head.cards)
             )
-            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?,?)", notes)
+            # UTF-8 given as text: the bytes SQLite would have stored for the same str
+            cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,CAST(? AS TEXT),CAST(? AS TEXT),?,?,?)", notes)
             cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
             for _, sql in indexes:
                 cursor.execute(sql)

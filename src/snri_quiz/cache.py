@@ -96,21 +96,47 @@ def read_entry(path: Path, deck_dir: Path) -> Content | None:
     return _read(path, lambda handle: _decode(_json(handle.read()), deck_dir))
 
 
-def read_table(path: Path, cls: type[T]) -> list[T] | None:
-    """The values of a dataclass `write_table` stored, or None for a miss or anything not to be trusted."""
+class Damaged(Exception):
+    """A notes entry found damaged while its text was being read (after its first lines were
+    trusted): the build that was reading it writes nothing and makes the notes instead."""
 
-    def decode(handle: BinaryIO) -> list[T]:
+
+def read_notes(path: Path, cls: type[T]) -> tuple[list[T], Callable[[], Iterator[bytes]]] | None:
+    """A notes entry `write_notes` stored: its heads (values of `cls`), and a function that
+    streams each note's text from the open file, once (raising Damaged if the rest is not
+    what was written) as UTF-8; None for a miss or anything not to be trusted."""
+    handle = _open(path)
+    if handle is None:
+        return None
+    try:
         head = _json(handle.readline())
         if not isinstance(head, dict) or head.get("format") != _FORMAT or head.get("type") != cls.__qualname__:
             raise _Bad("another format")
-        found: list[T] = []
-        for line in handle:  # a chunk of rows a line: never the whole entry's text at once
-            found += _from_columns(cls, _json(line), {}, {})
-        if len(found) != head.get("rows"):
+        heads = list(_from_columns(cls, _json(handle.readline()), {}, {}))
+        if len(heads) != head.get("rows"):
             raise _Bad("rows missing")
-        return found
+    except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
+        handle.close()
+        return None
 
-    return _read(path, decode)
+    def texts() -> Iterator[bytes]:
+        with handle:
+            count = 0
+            try:
+                for line in handle:  # a chunk of texts a line: never the whole entry's text at once
+                    chunk = _json(line)
+                    if type(chunk) is not list or not set(map(type, chunk)) <= {str}:
+                        raise _Bad("expected a list of text")
+                    count += len(chunk)
+                    yield from map(str.encode, chunk)
+            except (_Bad, ValueError) as exc:
+                raise Damaged(str(exc)) from None
+            if count != len(heads):
+                raise Damaged("texts missing")
+            if os.utime in os.supports_fd:
+                os.utime(handle.fileno())  # most recently used: evicted last
+
+    return heads, texts
 
 
 def _json(data: bytes) -> Any:
@@ -118,25 +144,38 @@ def _json(data: bytes) -> Any:
 
 
 def _read(path: Path, decode: Callable[[BinaryIO], T]) -> T | None:
-    """A cache entry, decoded from its file; None for a miss or anything not to be trusted (a
-    folder or file not the user's own, a link, a FIFO, too big, damaged, of another format)."""
-    if not _private_folder(path.parent, create=False):
+    """A cache entry, decoded from its file; None for a miss or anything not to be trusted."""
+    handle = _open(path)
+    if handle is None:
         return None
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or not _mine(info) or info.st_size > _MAX_BYTES // 2:
-                return None
+        with handle:
             found = decode(handle)
             if os.utime in os.supports_fd:
                 os.utime(handle.fileno())  # most recently used: evicted last
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
         return None
     return found
+
+
+def _open(path: Path) -> BinaryIO | None:
+    """The entry's file, open for reading; None unless the folder and the file are the user's own
+    and the file is a regular file (never a link or a FIFO) within the size limit."""
+    if not _private_folder(path.parent, create=False):
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    handle = os.fdopen(fd, "rb")
+    try:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISREG(info.st_mode) and _mine(info) and info.st_size <= _MAX_BYTES // 2:
+            return handle
+    except OSError:
+        pass
+    handle.close()
+    return None
 
 
 def write_entry(folder: Path, name: str, content: Content) -> None:
@@ -152,17 +191,18 @@ def write_entry(folder: Path, name: str, content: Content) -> None:
 
 
 _CHUNK = 4096
-"""Rows a line of a table entry."""
+"""Texts a line of a notes entry."""
 
 
-def write_table(folder: Path, name: str, cls: type, items: Sequence[Any]) -> None:
-    """Store the values of a dataclass (read back with `read_table`): a head line, then the rows
-    as columns a chunk a line."""
+def write_notes(folder: Path, name: str, heads: Sequence[Any], texts: Sequence[bytes]) -> None:
+    """Store a build's notes (read back with `read_notes`): a head line, the heads (values of a
+    dataclass) as columns on one line, then the texts a chunk a line."""
 
     def lines() -> Iterator[bytes]:
-        yield _line({"format": _FORMAT, "type": cls.__qualname__, "rows": len(items)})
-        for start in range(0, len(items), _CHUNK):
-            yield _line(_columns(cls, items[start : start + _CHUNK]))
+        yield _line({"format": _FORMAT, "type": type(heads[0]).__qualname__ if heads else "", "rows": len(heads)})
+        yield _line(_columns(type(heads[0]), heads) if heads else [])
+        for start in range(0, len(texts), _CHUNK):
+            yield _line([t.decode() for t in texts[start : start + _CHUNK]])
 
     _write(folder, name, lines)
 
