@@ -41,8 +41,28 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
     Raises InvalidContent with one problem per failing template (a render error, a budget
     exceeded, a duplicate question id), all templates tried.
     """
+    from . import parallel
+    from .templates import render_budget
+
+    templates = tuple(templates)
+    truth = Truth(deck)
+
+    def work(i: int, next_template: Callable[[], None]) -> _Made:
+        return _made(templates[i], deck, truth, seed, next_template)
+
+    if parallel.worth_sharing(len(deck.facts)):  # the largest templates first: the two cores finish together
+        order = sorted(range(len(templates)), key=lambda i: -_cost(templates[i], truth))
+        made: dict[int, _Made] = dict(zip(order, parallel.shared_map(work, order, around=render_budget), strict=True))
+    else:
+        with render_budget() as next_template:
+            made = {i: work(i, next_template) for i in range(len(templates))}
     out: list[Question] = []
-    _each_question(deck, templates, seed, out.append, {})
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, template in enumerate(templates):
+        out += _checked(template, made[i], seen, problems)
+    if problems:
+        raise InvalidContent(problems)
     return tuple(out)
 
 
@@ -86,35 +106,67 @@ def _each_question(
     emit: Callable[[Question], Any],
     skipped: dict[str, dict[str, int]],
 ) -> None:
-    from .templates import TemplateLimit, describe_error, render_budget
+    """Every question, a template at a time (only one template's questions held at once)."""
+    from .templates import render_budget
 
     truth = Truth(deck)
     problems: list[Problem] = []
     seen: set[str] = set()
     with render_budget() as next_template:
         for template in templates:
-            next_template()
-            try:
-                if template.vignette is not None:
-                    made = vignette_questions(template, deck, truth, seed, skipped.setdefault(template.id, {}))
-                else:
-                    made = fact_questions(template, deck, truth, seed)
-                for question in made:
-                    if question.id in seen:
-                        raise InvalidContent(
-                            [
-                                Problem(
-                                    template.path,
-                                    template.line,
-                                    f"template {template.id}: makes two questions with id {question.id}",
-                                )
-                            ]
-                        )
-                    seen.add(question.id)
-                    emit(question)
-            except InvalidContent as exc:
-                problems.extend(exc.problems)
-            except TemplateLimit as exc:  # the time budget ran out between two renders
-                problems.append(Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}"))
+            made = _made(template, deck, truth, seed, next_template)
+            skipped[template.id] = made.skipped
+            for question in _checked(template, made, seen, problems):
+                emit(question)
     if problems:
         raise InvalidContent(problems)
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What one template made: its questions, or the problems that stopped it."""
+
+    questions: list[Question]
+    problems: list[Problem]
+    skipped: dict[str, int]
+
+
+def _made(template: Template, deck: Deck, truth: Truth, seed: int, next_template: Callable[[], None]) -> _Made:
+    from .templates import TemplateLimit, describe_error
+
+    skipped: dict[str, int] = {}
+    next_template()
+    try:
+        if template.vignette is not None:
+            questions = list(vignette_questions(template, deck, truth, seed, skipped))
+        else:
+            questions = list(fact_questions(template, deck, truth, seed))
+    except InvalidContent as exc:
+        return _Made([], list(exc.problems), skipped)
+    except TemplateLimit as exc:  # the time budget ran out between two renders
+        return _Made(
+            [], [Problem(template.path, template.line, f"template {template.id}: {describe_error(exc)}")], skipped
+        )
+    return _Made(questions, [], skipped)
+
+
+def _checked(template: Template, made: _Made, seen: set[str], problems: list[Problem]) -> list[Question]:
+    """The template's questions up to the first whose id another already has (a problem)."""
+    problems += made.problems
+    for n, question in enumerate(made.questions):
+        if question.id in seen:
+            problems.append(
+                Problem(
+                    template.path, template.line, f"template {template.id}: makes two questions with id {question.id}"
+                )
+            )
+            return made.questions[:n]
+        seen.add(question.id)
+    return made.questions
+
+
+def _cost(template: Template, truth: Truth) -> int:
+    """A rough measure of a template's work, to start the largest first: the facts it reads (a
+    'which drug is NOT' template asks about every drug for every value)."""
+    facts = sum(len(truth.by_attribute.get(a, ())) for a in template.attributes)
+    return facts * (len(truth.deck.drugs) if template.ask == "not_subject" else 1)

@@ -1,0 +1,127 @@
+"""Work shared with a forked child on a second core: the same results, in task order, as one
+process would give.
+
+Used where a large deck's work splits into independent tasks (a template's questions, a range
+of notes). The child never writes anywhere but its pipe; if it dies or fails, this process
+does the tasks it left, so the result never depends on the child.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import IO, Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+SHARED_FROM = 5000
+"""Decks with at least this many facts share their work (questions, notes) with a second core:
+below it, starting a child costs more than it saves."""
+
+
+def worth_sharing(facts: int) -> bool:
+    """True for a deck of this many facts."""
+    return facts >= SHARED_FROM
+
+
+def cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def shared_map(
+    work: Callable[[T, Any], R],
+    tasks: Sequence[T],
+    *,
+    around: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> list[R]:
+    """`work(task, state)` for every task, `state` being what `around()` gives in the process that
+    runs it. This process and one forked child take the tasks in order, each the next one free
+    (put the largest first); the results come back in task order. Without fork or a second
+    core, or with one task, everything runs here.
+
+    The child writes each result as it is done (pickled, length first) to an unnamed
+    temporary file, so nothing ever waits on a reader; this process reads them when both are
+    done, one at a time."""
+    if len(tasks) < 2 or cores() < 2 or not hasattr(os, "fork"):
+        with around() as state:
+            return [work(task, state) for task in tasks]
+    import multiprocessing
+    import tempfile
+
+    turn = multiprocessing.Value("l", 0)  # the next task to take, in memory both processes share
+
+    def taken() -> Iterator[int]:
+        while True:
+            with turn.get_lock():
+                index = turn.value
+                turn.value = index + 1
+            if index >= len(tasks):
+                return
+            yield index
+
+    results: dict[int, R] = {}
+    with tempfile.TemporaryFile() as spool:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()  # else the child could print what this process had buffered
+        pid = os.fork()
+        if pid == 0:  # the child: do tasks, write each result, leave without running any exit handler
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # an interrupt ends it at once; this process stays
+            status = 0
+            try:
+                with around() as state:
+                    for i in taken():
+                        frame = pickle.dumps((i, work(tasks[i], state)), protocol=pickle.HIGHEST_PROTOCOL)
+                        spool.write(_SIZE.pack(len(frame)) + frame)
+                spool.flush()
+            except BaseException:  # noqa: BLE001 - whatever it is, this process redoes the tasks left
+                status = 1
+            os._exit(status)
+        finished = False
+        try:
+            with around() as state:
+                for i in taken():
+                    results[i] = work(tasks[i], state)
+            os.waitpid(pid, 0)
+            finished = True
+        finally:
+            if not finished:  # this process failed or was interrupted: the child's work is not wanted
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(pid, 0)
+        spool.seek(0)
+        for i, result in _frames(spool):
+            results[i] = result
+    with around() as state:  # what a failed child left
+        for i in range(len(tasks)):
+            if i not in results:
+                results[i] = work(tasks[i], state)
+    return [results[i] for i in range(len(tasks))]
+
+
+_SIZE = struct.Struct("<Q")
+
+
+def _frames(spool: IO[bytes]) -> Iterator[Any]:
+    """The pickled values in `spool`, each length first; one cut short (a child that died while
+    writing it) ends them."""
+    while True:
+        head = spool.read(_SIZE.size)
+        if len(head) < _SIZE.size:
+            return
+        (size,) = _SIZE.unpack(head)
+        frame = spool.read(size)
+        if len(frame) < size:
+            return
+        yield pickle.loads(frame)

@@ -1,0 +1,62 @@
+"""Work shared with a second core (parallel.py): the same questions, notes and package bytes as
+one process makes, in the same order; a child that dies or fails changes nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from snri_quiz import anki, parallel
+from snri_quiz.anki import build_package
+from snri_quiz.content import bundled_templates, load_content
+from snri_quiz.deckfile import load_deck
+from snri_quiz.generate import generate
+from snri_quiz.templates import load_templates
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or parallel.cores() < 2, reason="needs fork and two cores")
+
+
+def test_results_come_back_in_task_order_from_both_processes() -> None:
+    pids = parallel.shared_map(lambda task, _: (task, os.getpid()), list(range(200)))
+    assert [task for task, _ in pids] == list(range(200))
+    assert os.getpid() in {pid for _, pid in pids}
+
+
+def test_a_child_that_dies_leaves_its_tasks_to_this_process() -> None:
+    parent = os.getpid()
+
+    def work(task: int, _: object) -> int:
+        if os.getpid() != parent and task > 3:
+            os._exit(9)  # killed mid-way: what it wrote before stays, the rest is redone here
+        return task * task
+
+    assert parallel.shared_map(work, list(range(50))) == [t * t for t in range(50)]
+
+
+def test_a_failure_in_the_child_is_redone_here_and_raised_here() -> None:
+    def work(task: int, _: object) -> int:
+        if task == 7:
+            raise ValueError("task 7")
+        return task
+
+    with pytest.raises(ValueError, match="task 7"):
+        parallel.shared_map(work, list(range(20)))
+
+
+def test_shared_generation_and_build_equal_one_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, deck_copy: Path
+) -> None:
+    monkeypatch.setenv("SNRI_QUIZ_CACHE", "off")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(anki, "_PART", 40)  # the bundled deck's notes in a dozen tasks
+    deck = load_deck(deck_copy)
+    templates = load_templates(bundled_templates(), deck)
+    monkeypatch.setattr(parallel, "SHARED_FROM", 10**9)
+    alone = generate(deck, templates)
+    package = build_package(load_content(deck_copy), tmp_path / "alone").path.read_bytes()
+    monkeypatch.setattr(parallel, "SHARED_FROM", 0)
+    shared = generate(deck, templates)
+    assert shared == alone and [q.id for q in shared] == [q.id for q in alone]
+    assert build_package(load_content(deck_copy), tmp_path / "shared").path.read_bytes() == package
