@@ -15,6 +15,8 @@ from snri_quiz.deckfile import load_deck
 from snri_quiz.generate import generate
 from snri_quiz.templates import load_templates
 
+from . import test_broken as broken
+
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or parallel.cores() < 2, reason="needs fork and two cores")
 
 
@@ -60,3 +62,21 @@ def test_shared_generation_and_build_equal_one_process(
     shared = generate(deck, templates)
     assert shared == alone and [q.id for q in shared] == [q.id for q in alone]
     assert build_package(load_content(deck_copy), tmp_path / "shared").path.read_bytes() == package
+
+
+DRUG_CASES = [c for c in broken.CASES if "drugs/" in c.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("case_file", DRUG_CASES, ids=[c.stem for c in DRUG_CASES])
+def test_broken_drug_files_read_on_two_cores_give_the_same_messages(
+    case_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drug files read by two processes (a large deck's) are checked as one process checks them,
+    across files too (two drugs of one name)."""
+    monkeypatch.setattr(parallel, "SHARED_FROM", 0)
+    broken.test_broken_deck_gives_exact_messages(case_file, tmp_path)
+
+
+def test_the_shared_cases_include_one_across_files() -> None:
+    assert len(DRUG_CASES) > 20
+    assert any(c.stem == "duplicate-drug-name" for c in DRUG_CASES)

@@ -11,10 +11,12 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import parallel
 from .errors import InvalidContent, Problem
 from .facts import Attribute, Deck, Drug, Fact, Source, SourceKind, Value, answer_span, normalize, parse_date, split_ref
 from .kinds import AnswerType
@@ -188,12 +190,25 @@ def load_deck(path: Path | str) -> Deck:
         drug_files = sorted(drug_dir.glob("*.yaml"))
         if not drug_files:
             problems.append(Problem(str(drug_dir), None, "no drug files (*.yaml)"))
-    names: dict[str, str] = {}
-    for file in drug_files:
-        _load_fact_file(file, manifest, attributes, sources, drugs, facts, problems, is_class=False, names=names)
     concepts = root / "concepts.yaml"
-    if concepts.exists():
-        _load_fact_file(concepts, manifest, attributes, sources, drugs, facts, problems, is_class=True)
+    files = [*drug_files, *([concepts] if concepts.exists() else [])]
+
+    def load(file: Path, _: object) -> _Loaded:
+        return _load_fact_file(file, manifest, attributes, sources, is_class=file == concepts)
+
+    names: dict[str, str] = {}
+    share = parallel.worth_sharing(len(drug_files) * 50)  # a drug file holds some 50 facts
+    for loaded in parallel.shared_map(load, files) if share else (load(f, None) for f in files):
+        drugs += loaded.drugs
+        facts += loaded.facts
+        problems += loaded.problems
+        if loaded.name is not None:  # two drugs of one name: their questions could not tell them apart
+            key, name, file_name, line = loaded.name
+            if key in names:
+                what = f"name: '{name}' is also the name of the drug in {names[key]}"
+                problems.append(Problem(str(drug_dir / file_name), line, what))
+            else:
+                names[key] = file_name
     _check_unique(facts, problems)
     if sources:
         _check_label_drugs(root, sources, drugs, problems)
@@ -387,27 +402,37 @@ FACT_LIST_FIELDS = tuple(
 """Optional lists of text of a fact, read from its YAML entry: derived from `Fact`."""
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """What one fact file holds, and what is wrong with it."""
+
+    drugs: list[Drug]
+    facts: list[Fact]
+    problems: list[Problem]
+    name: tuple[str, str, str, int] | None
+    """The drug's name as compared (normalized), as written, its file's name and the line: checked
+    against the other files' once all are read."""
+
+
 def _load_fact_file(
     path: Path,
     manifest: dict[str, Any],
     attributes: dict[str, Attribute],
     sources: dict[str, Source] | None,
-    drugs: list[Drug],
-    facts: list[Fact],
-    problems: list[Problem],
     *,
     is_class: bool,
-    names: dict[str, str] | None = None,
-) -> None:
-    """Read one drug file (or concepts.yaml); `names` maps each drug's normalized display name to
-    its file, to refuse two drugs of the same name (their questions could not tell them apart)."""
+) -> _Loaded:
+    """Read one drug file (or concepts.yaml)."""
+    problems: list[Problem] = []
+    drugs: list[Drug] = []
+    facts: list[Fact] = []
+    claim = None
     data, problem = load_yaml(path, problems)
     if problem:
-        problems.append(problem)
-        return
+        return _Loaded(drugs, facts, [*problems, problem], None)
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
-        return
+        return _Loaded(drugs, facts, problems, None)
     r = FieldReader(mapping, str(path), "", problems)
     if is_class:
         subject = r.text("subject", required=True)
@@ -429,7 +454,8 @@ def _load_fact_file(
             r.problem("drug", f"'{subject}' is the deck's class_subject (facts about the class go in concepts.yaml)")
         elif subject:
             drugs.append(Drug(subject, name or subject.capitalize(), aliases, applications))
-        _check_drug_names(r, name, aliases, manifest, path, names if names is not None else {})
+        if _check_drug_names(r, name, aliases, manifest):
+            claim = (normalize(name), name, path.name, mapping.line_of("name"))
     entries = r.get("facts", list, required=True, default=[])
     r.finish()
     for index, entry in enumerate(entries):
@@ -449,23 +475,24 @@ def _load_fact_file(
         )
         if fact is not None:
             facts.append(fact)
+    return _Loaded(drugs, facts, problems, claim)
 
 
-def _check_drug_names(
-    r: FieldReader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any], path: Path, names: dict[str, str]
-) -> None:
+def _check_drug_names(r: FieldReader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any]) -> bool:
+    """Check a drug's name and aliases on their own; True when the name is one to compare with
+    the other drugs' (load_deck refuses two drugs of the same name)."""
     key = normalize(name)
+    fit = False
     if name and not key:
         r.problem("name", f"'{name}' has no letters or digits (names are compared without punctuation)")
     elif key and key in {normalize(str(manifest.get(k) or "")) for k in ("class_subject", "class_name")}:
         r.problem("name", f"'{name}' is the name of the drug class, not of a drug")
-    elif key in names:
-        r.problem("name", f"'{name}' is also the name of the drug in {names[key]}")
     elif key:
-        names[key] = path.name
+        fit = True
     for alias in aliases:
         if not normalize(alias):
             r.problem("aliases", f"'{alias}' has no letters or digits (answers are compared without punctuation)")
+    return fit
 
 
 def _read_fact(
