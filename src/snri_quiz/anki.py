@@ -16,10 +16,12 @@ modification time is newer):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
 import json
+import operator
 import os
 import re
 import sqlite3
@@ -765,8 +767,11 @@ def read_lock(deck: Deck) -> dict[str, Any]:
 
 def fact_hash(fact: Fact) -> str:
     """Hash of what a fact says (not where it sits in its file)."""
-    parts = [repr(getattr(fact, name)) for name in fact.__dataclass_fields__ if name not in ("path", "line")]
-    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:16]
+    return hashlib.sha256("\x1e".join(map(repr, _said(fact))).encode()).hexdigest()[:16]
+
+
+_said = operator.attrgetter(*(f.name for f in dataclasses.fields(Fact) if f.name not in ("path", "line")))
+"""A fact's values but its place in its file."""
 
 
 def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[int, bool]:
@@ -930,12 +935,13 @@ def _build(
         else:
             assert stream is not None
             _stream_package(write, stream, package_file_name(deck.name))
+    notes_in: dict[str, int] = {}
+    cards_in: dict[str, int] = {}
+    for h in heads:
+        notes_in[h.deck_name] = notes_in.get(h.deck_name, 0) + 1
+        cards_in[h.deck_name] = cards_in.get(h.deck_name, 0) + h.cards
     names = [subdeck_name(deck, topic) for topic in deck.topics]
-    counts = tuple(
-        SubdeckCount(name, sum(h.deck_name == name for h in heads), sum(h.cards for h in heads if h.deck_name == name))
-        for name in names
-        if any(h.deck_name == name for h in heads)
-    )
+    counts = tuple(SubdeckCount(name, notes_in[name], cards_in[name]) for name in names if name in notes_in)
     return BuildResult(target, counts, changed, tuple(warnings), changes, changelog)
 
 
@@ -1070,7 +1076,8 @@ def _package_writer(
     for key in used_types:
         root.add_model(NOTE_TYPES[key].model())
     names = [subdeck_name(deck, topic) for topic in deck.topics]
-    used = [name for name in names if any(h.deck_name == name for h in heads)]
+    present = {h.deck_name for h in heads}
+    used = [name for name in names if name in present]
     decks = [root, *(genanki.Deck(subdeck_id(deck, name), name) for name in used)]
     scratch = package_file_name(deck.name)
 
