@@ -247,3 +247,55 @@ def test_notes_entries_count_in_the_size_bound(cache: Path, tiny: Path, tmp_path
         build_package(load_content(tiny, TINY_TEMPLATES, seed=seed), tmp_path / "dist")
     assert len(list(cache.glob("notes-*.json"))) == 8
     assert len(_entries(cache)) == 8
+
+
+def test_fact_files_unchanged_since_the_last_load_are_not_read_again(
+    cache: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an edit, only the edited fact file is read and checked again (facts-<key>.json);
+    an edit of deck.yaml or sources.yaml (what files are checked against) reads them all."""
+    import snri_quiz.deckfile as deckfile
+
+    first = load_content(tiny, TINY_TEMPLATES)
+    (memo,) = cache.glob("facts-*.json")
+    read: list[str] = []
+    real = deckfile._load_fact_file
+    spy = lambda path, *a, **k: read.append(path.name) or real(path, *a, **k)  # noqa: E731
+    monkeypatch.setattr(deckfile, "_load_fact_file", spy)
+    alpha = tiny / "drugs" / "alpha.yaml"
+    alpha.write_text(alpha.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    edited = load_content(tiny, TINY_TEMPLATES)
+    assert read == ["alpha.yaml"]
+    assert edited.bank == first.bank and edited.deck.facts == first.deck.facts
+    read.clear()
+    manifest = tiny / "deck.yaml"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    load_content(tiny, TINY_TEMPLATES)
+    assert sorted(read) == sorted(p.name for p in [*(tiny / "drugs").glob("*.yaml"), tiny / "concepts.yaml"])
+    assert len(list(cache.glob("facts-*.json"))) == 2 and memo.exists()
+
+
+@pytest.mark.parametrize("damage", [b"", b"{}", b'{"format": 4, "files": [["drugs/alpha.yaml", "x", -1, 0, null]]}'])
+def test_a_damaged_fact_memo_is_ignored(cache: Path, tiny: Path, damage: bytes) -> None:
+    first = load_content(tiny, TINY_TEMPLATES)
+    (memo,) = cache.glob("facts-*.json")
+    memo.write_bytes(damage)
+    for entry in cache.glob("bank-*.json"):
+        entry.unlink()
+    again = load_content(tiny, TINY_TEMPLATES)
+    assert again.bank == first.bank and again.deck.facts == first.deck.facts
+    assert memo.read_bytes() != damage  # written again, whole
+
+
+def test_a_fact_file_that_changes_while_read_is_not_remembered(cache: Path, tiny: Path) -> None:
+    from snri_quiz.cache import FactMemo
+
+    memo = FactMemo.of(cache, tiny)
+    assert memo is not None
+    alpha = tiny / "drugs" / "alpha.yaml"
+    assert memo.known(alpha) is None
+    alpha.write_text(alpha.read_text(encoding="utf-8") + "\n# changed meanwhile\n", encoding="utf-8")
+    from snri_quiz.deckfile import Loaded
+
+    memo.learn(alpha, Loaded([], [], [], None))
+    assert memo.now == {}

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any, BinaryIO, TypeVar
 
-from .facts import Deck, Fact
+from .deckfile import Loaded
+from .facts import Deck, Drug, Fact
 from .generate import Content
 from .questions import Question
 from .yamlio import UnreadableFile, read_regular
@@ -255,6 +256,98 @@ def _trim(folder: Path, keep: Path) -> None:
         total += size
         if surplus or total > _MAX_BYTES:
             entry.unlink(missing_ok=True)
+
+
+class FactMemo:
+    """What a deck's fact files held when last read and found sound (`facts-<key>.json`), so a
+    build after an edit reads again only the files that changed (`deckfile.FileMemo`). The key
+    covers what a file is checked against (snri-quiz's code, the deck's folder, deck.yaml and
+    sources.yaml); within the entry, each file is known by its name and a hash of its bytes."""
+
+    def __init__(self, folder: Path, deck_dir: Path, key: str):
+        self.folder, self.deck_dir, self.name = folder, deck_dir, f"facts-{key}.json"
+        self.old = _read(folder / self.name, lambda handle: self._decode(_json(handle.read()))) or {}
+        self.now: dict[str, tuple[str, Loaded]] = {}
+        self.seen: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, folder: Path, deck_dir: Path) -> FactMemo | None:
+        """The memo of this deck, or None when its deck.yaml or sources.yaml cannot be read (then
+        loading reports it)."""
+        digest = hashlib.sha256(f"{_FORMAT}|{deck_dir.resolve()}".encode())
+        try:
+            code = sorted(Path(__file__).parent.glob("*.py"))
+            for path in (*code, deck_dir / "deck.yaml", deck_dir / "sources.yaml"):
+                digest.update(f"\0{path.name}\0".encode())
+                digest.update(read_regular(path) if path.exists() else b"")
+        except (OSError, UnreadableFile):
+            return None
+        return cls(folder, deck_dir, digest.hexdigest()[:40])
+
+    def _hash(self, path: Path) -> str | None:
+        try:
+            return hashlib.sha256(read_regular(path)).hexdigest()
+        except (OSError, UnreadableFile):
+            return None
+
+    def known(self, path: Path) -> Loaded | None:
+        name = os.path.relpath(path, self.deck_dir)
+        digest = self._hash(path)
+        if digest is None:
+            return None
+        self.seen[name] = digest
+        hit = self.old.get(name)
+        if hit is None or hit[0] != digest:
+            return None
+        self.now[name] = hit
+        return hit[1]
+
+    def learn(self, path: Path, loaded: Loaded) -> None:
+        name = os.path.relpath(path, self.deck_dir)
+        if self.seen.get(name) is not None and self._hash(path) == self.seen[name]:  # unchanged while read
+            self.now[name] = (self.seen[name], loaded)
+
+    def save(self) -> None:
+        """Write what this load knows (only when it differs from what was there)."""
+        if self.now.keys() == self.old.keys() and all(self.now[k][0] == self.old[k][0] for k in self.now):
+            return
+        names = sorted(self.now)
+        root = _prefix(self.deck_dir)
+        facts = [f for n in names for f in self.now[n][1].facts]
+        columns = _columns(Fact, facts)
+        paths = (f.path for f in facts)
+        columns[_field_index(Fact, "path")] = [p[len(root) :] if p.startswith(root) else p for p in paths]
+        files = [
+            [n, digest, len(held.facts), len(held.drugs), held.name] for n in names for digest, held in [self.now[n]]
+        ]
+        drugs = _columns(Drug, [d for n in names for d in self.now[n][1].drugs])
+        data = {"format": _FORMAT, "files": files, "facts": columns, "drugs": drugs}
+        _write(self.folder, self.name, lambda: [json.dumps(data, default=_as_list, separators=(",", ":")).encode()])
+
+    def _decode(self, data: Any) -> dict[str, tuple[str, Loaded]]:
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise _Bad("another format")
+        root = _prefix(self.deck_dir)
+        overrides: dict[tuple[type, str], Callable[[Any], Any]] = {
+            (Fact, "path"): lambda v: v if _check(v, str).startswith(os.sep) else root + v,
+        }
+        facts = list(_from_columns(Fact, data["facts"], {}, overrides))
+        drugs = list(_from_columns(Drug, data["drugs"], {}, {}))
+        found: dict[str, tuple[str, Loaded]] = {}
+        at = took = 0
+        for row in _check(data["files"], list):
+            name, digest, count, drug_count, claim = _check(row, list)
+            _check(name, str), _check(digest, str), _check(count, int), _check(drug_count, int)
+            if claim is not None:
+                key, written, file_name, line = _check(claim, list)
+                claim = (_check(key, str), _check(written, str), _check(file_name, str), _check(line, int))
+            if count < 0 or drug_count < 0:
+                raise _Bad("a negative count")
+            found[name] = (digest, Loaded(drugs[took : took + drug_count], facts[at : at + count], [], claim))
+            at, took = at + count, took + drug_count
+        if at != len(facts) or took != len(drugs):
+            raise _Bad("counts do not add up")
+        return found
 
 
 # -- the cache's JSON: dataclasses as lists of field values, decoded by their type hints --------

@@ -47,7 +47,7 @@ def _load_content(deck: Path | str | None, templates: Path | str | None, seed: i
         hit = cache.read_entry(folder / f"bank-{key}.json", deck_dir)
         if hit is not None:
             return dataclasses.replace(hit, key=key)
-    content = _generate(deck_dir, template_dir, seed)
+    content = _generate(deck_dir, template_dir, seed, cache.FactMemo.of(folder, deck_dir) if folder else None)
     if folder is not None and key is not None:
         cache.write_entry(folder, f"bank-{key}.json", content)
         return dataclasses.replace(content, key=key)
@@ -70,11 +70,14 @@ def check_content(deck: Path | str | None = None, templates: Path | str | None =
         return loaded, survey(loaded, loaded_templates), len(loaded_templates)
 
 
-def _generate(deck_dir: Path, template_dir: Path, seed: int) -> Content:
+def _generate(deck_dir: Path, template_dir: Path, seed: int, memo: cache.FactMemo | None = None) -> Content:
+    """Load, validate and generate; with a `memo`, fact files unchanged since it was written are not read again."""
     from .deckfile import load_deck
     from .generate import generate
     from .templates import load_templates
 
-    loaded = load_deck(deck_dir)
+    loaded = load_deck(deck_dir, memo)
+    if memo is not None:
+        memo.save()
     loaded_templates = load_templates(template_dir, loaded)
     return Content(loaded, generate(loaded, loaded_templates, seed), len(loaded_templates))

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from . import parallel
@@ -170,8 +170,18 @@ def _mapping(data: Any, path: str, problems: list[Problem], line: int | None = N
     return data
 
 
-def load_deck(path: Path | str) -> Deck:
-    """Load and validate a deck folder; raise InvalidContent listing every problem."""
+class FileMemo(Protocol):
+    """What a deck's fact files held when last read, by file: `load_deck` reads again only the
+    files it does not know (their content and everything they are checked against unchanged)."""
+
+    def known(self, path: Path) -> Loaded | None: ...
+
+    def learn(self, path: Path, loaded: Loaded) -> None: ...
+
+
+def load_deck(path: Path | str, memo: FileMemo | None = None) -> Deck:
+    """Load and validate a deck folder; raise InvalidContent listing every problem. With a
+    `memo`, fact files it knows are not read again, and what the others hold is taught to it."""
     root = Path(path)
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "deck folder not found"
@@ -193,12 +203,21 @@ def load_deck(path: Path | str) -> Deck:
     concepts = root / "concepts.yaml"
     files = [*drug_files, *([concepts] if concepts.exists() else [])]
 
-    def load(file: Path, _: object) -> _Loaded:
+    def load(file: Path, _: object) -> Loaded:
         return _load_fact_file(file, manifest, attributes, sources, is_class=file == concepts)
 
+    found: dict[Path, Loaded] = {}
+    if memo is not None and not problems:  # what a file holds is checked against deck.yaml and sources.yaml
+        found = {f: known for f in files if (known := memo.known(f)) is not None}
+    unknown = [f for f in files if f not in found]
+    share = parallel.worth_sharing(len(unknown) * 50)  # a drug file holds some 50 facts
+    read = parallel.shared_map(load, unknown) if share else [load(f, None) for f in unknown]
+    for file, loaded in zip(unknown, read, strict=True):
+        found[file] = loaded
+        if memo is not None and not problems and not loaded.problems:
+            memo.learn(file, loaded)
     names: dict[str, str] = {}
-    share = parallel.worth_sharing(len(drug_files) * 50)  # a drug file holds some 50 facts
-    for loaded in parallel.shared_map(load, files) if share else (load(f, None) for f in files):
+    for loaded in (found[f] for f in files):
         drugs += loaded.drugs
         facts += loaded.facts
         problems += loaded.problems
@@ -403,7 +422,7 @@ FACT_LIST_FIELDS = tuple(
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class Loaded:
     """What one fact file holds, and what is wrong with it."""
 
     drugs: list[Drug]
@@ -421,7 +440,7 @@ def _load_fact_file(
     sources: dict[str, Source] | None,
     *,
     is_class: bool,
-) -> _Loaded:
+) -> Loaded:
     """Read one drug file (or concepts.yaml)."""
     problems: list[Problem] = []
     drugs: list[Drug] = []
@@ -429,10 +448,10 @@ def _load_fact_file(
     claim = None
     data, problem = load_yaml(path, problems)
     if problem:
-        return _Loaded(drugs, facts, [*problems, problem], None)
+        return Loaded(drugs, facts, [*problems, problem], None)
     mapping = _mapping(data, str(path), problems)
     if mapping is None:
-        return _Loaded(drugs, facts, problems, None)
+        return Loaded(drugs, facts, problems, None)
     r = FieldReader(mapping, str(path), "", problems)
     if is_class:
         subject = r.text("subject", required=True)
@@ -475,7 +494,7 @@ def _load_fact_file(
         )
         if fact is not None:
             facts.append(fact)
-    return _Loaded(drugs, facts, problems, claim)
+    return Loaded(drugs, facts, problems, claim)
 
 
 def _check_drug_names(r: FieldReader, name: str, aliases: tuple[str, ...], manifest: dict[str, Any]) -> bool:
