@@ -387,12 +387,22 @@ def _columns(cls: type, items: Iterable[Any]) -> list[Any]:
 
 
 def _column(values: list[Any]) -> Any:
-    keys = [(type(v), v) for v in values]  # 1 and True are equal dict keys; their types are not
+    sample = values[:: max(1, len(values) // 1000)]
+    if len(sample) > 100 and len(set(map(_key, sample))) * 2 > len(sample):
+        return values  # mostly distinct (prompts, explanations): not worth a table
+    kinds = set(map(type, values))
+    # 1 and True are equal dict keys, their types are not: values of several types are keyed by type too
+    keys = values if len(kinds) == 1 or (kinds <= {str, type(None)}) else list(map(_key, values))
     table = dict.fromkeys(keys)
     if len(table) * 2 > len(values):
         return values
     position = {key: i for i, key in enumerate(table)}
-    return {"values": [v for _, v in table], "index": list(map(position.__getitem__, keys))}
+    written = list(table) if keys is values else [v for _, v in table]
+    return {"values": written, "index": list(map(position.__getitem__, keys))}
+
+
+def _key(value: Any) -> tuple[type, Any]:
+    return type(value), value
 
 
 def _as_list(value: Any) -> Any:
