@@ -47,6 +47,7 @@ def test_a_failure_in_the_child_is_redone_here_and_raised_here() -> None:
         parallel.shared_map(work, list(range(20)))
 
 
+@pytest.mark.slow
 def test_shared_generation_and_build_equal_one_process(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, deck_copy: Path
 ) -> None:
@@ -67,6 +68,7 @@ def test_shared_generation_and_build_equal_one_process(
 DRUG_CASES = [c for c in broken.CASES if "drugs/" in c.read_text(encoding="utf-8")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case_file", DRUG_CASES, ids=[c.stem for c in DRUG_CASES])
 def test_broken_drug_files_read_on_two_cores_give_the_same_messages(
     case_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

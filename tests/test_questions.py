@@ -347,6 +347,7 @@ def test_a_wrong_drug_without_the_attribute_is_answered_by_its_label(tmp_path: P
         assert reason.endswith("is not its US brand name [Alphax label].") and "label-alphax" in q.sources, reason
 
 
+@pytest.mark.slow
 def test_rationales_name_a_bounded_number_of_drugs(tmp_path: Path) -> None:
     """A value many drugs share names the first few and counts the rest, so a card's text (and
     its source list) does not grow with the size of the deck (issue 14)."""
