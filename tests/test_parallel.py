@@ -1,4 +1,4 @@
-"""Work shared with a second core (parallel.py): the same questions, notes and package bytes as
+"""Work shared with a second core (parallel.py): the same facts, questions and package bytes as
 one process makes, in the same order; a child that dies or fails changes nothing."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz import anki, parallel
+from snri_quiz import parallel
 from snri_quiz.anki import build_package
 from snri_quiz.content import bundled_templates, load_content
 from snri_quiz.deckfile import load_deck
@@ -53,7 +53,6 @@ def test_shared_generation_and_build_equal_one_process(
 ) -> None:
     monkeypatch.setenv("SNRI_QUIZ_CACHE", "off")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    monkeypatch.setattr(anki, "_PART", 40)  # the bundled deck's notes in a dozen tasks
     deck = load_deck(deck_copy)
     templates = load_templates(bundled_templates(), deck)
     monkeypatch.setattr(parallel, "SHARED_FROM", 10**9)

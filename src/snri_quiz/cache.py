@@ -195,15 +195,16 @@ _CHUNK = 4096
 """Texts a line of a notes entry."""
 
 
-def write_notes(folder: Path, name: str, heads: Sequence[Any], texts: Sequence[bytes]) -> None:
+def write_notes(folder: Path, name: str, heads: Sequence[Any], texts: Iterable[bytes]) -> None:
     """Store a build's notes (read back with `read_notes`): a head line, the heads (values of a
-    dataclass) as columns on one line, then the texts a chunk a line."""
+    dataclass) as columns on one line, then the texts (UTF-8, as many as heads) a chunk a line."""
 
     def lines() -> Iterator[bytes]:
         yield _line({"format": _FORMAT, "type": type(heads[0]).__qualname__ if heads else "", "rows": len(heads)})
         yield _line(_columns(type(heads[0]), heads) if heads else [])
-        for start in range(0, len(texts), _CHUNK):
-            yield _line([t.decode() for t in texts[start : start + _CHUNK]])
+        each = iter(texts)
+        while chunk := [t.decode() for t in itertools.islice(each, _CHUNK)]:
+            yield _line(chunk)
 
     _write(folder, name, lines)
 

@@ -1,9 +1,12 @@
 """Work shared with a forked child on a second core: the same results, in task order, as one
 process would give.
 
-Used where a large deck's work splits into independent tasks (a template's questions, a range
-of notes). The child never writes anywhere but its pipe; if it dies or fails, this process
-does the tasks it left, so the result never depends on the child.
+Used where a large deck's work splits into independent tasks that make new objects from
+little shared data: reading and checking its fact files, and each template's questions. The
+child writes nowhere but an unnamed temporary file; if it dies or fails, this process does
+the tasks it left, so the result never depends on the child. (Not for work that reads many
+objects this process holds, such as notes made from the questions: Python's reference
+counts write to every object read, so the child would copy each page of them.)
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 SHARED_FROM = 5000
-"""Decks with at least this many facts share their work (questions, notes) with a second core:
-below it, starting a child costs more than it saves."""
+"""Decks with at least this many facts share their work with a second core: below it, starting
+a child costs more than it saves."""
 
 
 def worth_sharing(facts: int) -> bool:
