@@ -344,6 +344,7 @@ def test_pty_uses_colour_unless_no_color(tmp_path: Path) -> None:
     plain.close()
 
 
+@pytest.mark.slow  # the feedback is covered in-process by test_session.py
 def test_pty_feedback_ticks_the_right_options_rationale(tmp_path: Path) -> None:
     (q,) = exported(tmp_path, "--seed", "7", "--count", "1", "--mode", "mcq")
     child = spawn(tmp_path, "--seed", "7", "--count", "1", "--mode", "mcq", "--no-again", color=True)
