@@ -53,10 +53,9 @@ def cache_dir() -> Path | None:
 
 def fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
     """Hash of every input; None when an input cannot be read (then loading reports it)."""
-    digest = hashlib.sha256(f"{_FORMAT}|{seed}|{deck_dir.resolve()}|{template_dir.resolve()}".encode())
-    code = Path(__file__).parent
+    digest = hashlib.sha256(f"{_FORMAT}|{seed}|{deck_dir.resolve()}|{template_dir.resolve()}|{_code()}".encode())
     try:
-        for root, pattern in ((code, "*.py"), (code, "*.typ"), (deck_dir, "**/*.yaml"), (template_dir, "*.yaml")):
+        for root, pattern in ((deck_dir, "**/*.yaml"), (template_dir, "*.yaml")):
             if not root.is_dir():
                 return None
             for path in sorted(root.glob(pattern)):
@@ -67,6 +66,17 @@ def fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
     except (OSError, UnreadableFile):
         return None
     return digest.hexdigest()[:40]
+
+
+@functools.cache
+def _code() -> str:
+    """Hash of snri-quiz's own code (modules and the exam template), once per process."""
+    digest = hashlib.sha256()
+    code = Path(__file__).parent
+    for path in sorted([*code.glob("*.py"), *code.glob("*.typ")]):
+        digest.update(f"\0{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _mine(info: os.stat_result) -> bool:
@@ -275,10 +285,9 @@ class FactMemo:
     def of(cls, folder: Path, deck_dir: Path) -> FactMemo | None:
         """The memo of this deck, or None when its deck.yaml or sources.yaml cannot be read (then
         loading reports it)."""
-        digest = hashlib.sha256(f"{_FORMAT}|{deck_dir.resolve()}".encode())
+        digest = hashlib.sha256(f"{_FORMAT}|{deck_dir.resolve()}|{_code()}".encode())
         try:
-            code = sorted(Path(__file__).parent.glob("*.py"))
-            for path in (*code, deck_dir / "deck.yaml", deck_dir / "sources.yaml"):
+            for path in (deck_dir / "deck.yaml", deck_dir / "sources.yaml"):
                 digest.update(f"\0{path.name}\0".encode())
                 digest.update(read_regular(path) if path.exists() else b"")
         except (OSError, UnreadableFile):
