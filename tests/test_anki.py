@@ -49,10 +49,13 @@ def collection(tmp_path: Path):  # type: ignore[no-untyped-def]
     col.close()
 
 
-@pytest.fixture()
-def built(deck_copy: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    content = load_content(deck_copy)
-    result = build_package(content, tmp_path / "dist")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The bundled deck built once for the tests that only import and read it."""
+    root = tmp_path_factory.mktemp("built")
+    shutil.copytree(bundled_deck(), root / "deck")
+    content = load_content(root / "deck")
+    result = build_package(content, root / "dist")
     return content, result
 
 
