@@ -4,10 +4,12 @@
     python benchmarks/run.py --write              # also rewrites benchmarks/RESULTS.md
     python benchmarks/run.py --sizes 100 400      # other sizes
 
-Each step runs in a fresh interpreter; wall time is measured around it and peak memory
-is the child's maximum resident set size (os.wait4). Steps: `check`, `build` (with the
-lock file already in place, as when a learner rebuilds), `export --format pdf` of 100
-questions, and a baseline that writes the same notes with plain genanki. Then start-up:
+Each step runs in a fresh interpreter started by `launch.py`; wall time is measured around
+it, peak memory is the larger of its maximum resident set size (os.wait4) and the peak
+summed PSS of it and any child it forks. Steps: `check`, `build` (with the lock file
+already in place, as when a learner rebuilds) cold, after an edit of one drug file and
+warm, `export --format pdf` of 100 questions, and a baseline that writes the same notes
+with plain genanki. Then start-up:
 `snri-quiz --help` against `python -c "import click"`, and the time until `play` shows
 its first question on the bundled deck.
 """
@@ -34,10 +36,11 @@ from synth import make_deck, make_wide_deck  # noqa: E402
 
 PY = sys.executable
 LAUNCH = str(HERE / "launch.py")
-STEPS = ("check", "build", "build_warm", "baseline", "floor", "pdf")
+STEPS = ("check", "build", "build_edit", "build_warm", "baseline", "floor", "pdf")
 LABELS = {
     "check": "check (cold)",
     "build": "build (cold)",
+    "build_edit": "build (after an edit)",
     "build_warm": "build (warm)",
     "baseline": "plain genanki",
     "floor": "floor (inserts + zip)",
@@ -115,12 +118,25 @@ def size_run(n: int, work: Path, rounds: int) -> dict[str, object]:
 
     rows["check"] = step("check", [*quiz, "check", "--deck", str(deck)], env=cold)
     step("first build", [*quiz, "build", "--deck", str(deck), "-o", str(work / "first")], env=warm)  # lock + cache
-    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in ("build", "build_warm", "baseline", "floor")}
+    # a copy whose one drug file changes before each of its builds, the caches on (as an author works)
+    edited = work / f"edited{n}"
+    shutil.copytree(deck, edited)
+    step("first build", [*quiz, "build", "--deck", str(edited), "-o", str(work / "first-edited")], env=warm)
+    first_drug = sorted((edited / "drugs").glob("*.yaml"))[0]
+    original = first_drug.read_text(encoding="utf-8")
+    assert "\n  note: " in original, f"{first_drug}: no note to edit"
+    samples: dict[str, list[tuple[float, float]]] = {
+        k: [] for k in ("build", "build_edit", "build_warm", "baseline", "floor")
+    }
     seconds_file = work / "floor-seconds.txt"
     for r in range(rounds):
         note = f", round {r + 1}/{rounds}"
         samples["build"].append(
             step("build", [*quiz, "build", "--deck", str(deck), "-o", str(work / f"out{n}")], cold, note)
+        )
+        first_drug.write_text(original.replace("\n  note: ", f"\n  note: Edit {r + 1}. ", 1), encoding="utf-8")
+        samples["build_edit"].append(
+            step("build_edit", [*quiz, "build", "--deck", str(edited), "-o", str(work / f"edit{n}")], warm, note)
         )
         samples["build_warm"].append(
             step("build_warm", [*quiz, "build", "--deck", str(deck), "-o", str(work / f"warm{n}")], warm, note)
@@ -141,6 +157,7 @@ def size_run(n: int, work: Path, rounds: int) -> dict[str, object]:
         rows[key] = (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
     rows["ratios"] = {
         "cold": statistics.median(b[0] / g[0] for b, g in zip(samples["build"], samples["baseline"], strict=True)),
+        "edit": statistics.median(b[0] / g[0] for b, g in zip(samples["build_edit"], samples["baseline"], strict=True)),
         "warm": statistics.median(b[0] / g[0] for b, g in zip(samples["build_warm"], samples["baseline"], strict=True)),
         "memory": statistics.median(b[1] / g[1] for b, g in zip(samples["build"], samples["baseline"], strict=True)),
     }
@@ -205,25 +222,31 @@ def report(
         f"Command: `python benchmarks/run.py --sizes {' '.join(str(r['drugs']) for r in sizes)} --rounds {rounds} "
         "--write` (synthetic decks from `benchmarks/synth.py`).",
         "",
-        "Cold: no question cache (every step loads, validates and generates from the YAML). Warm: the",
-        "question cache already holds this deck (a rebuild with unchanged content). Floor: the same",
-        "SQLite inserts and zip of the same notes, nothing else (`benchmarks/floor.py`, timed inside).",
+        "Cold: no cache at all (every step loads, validates and generates from the YAML). After an",
+        "edit: the caches on, one drug file changed since the last build (its facts are read again,",
+        "the others' come from the fact memo; questions and notes are made again and cached). Warm:",
+        "the caches hold this deck (a rebuild with unchanged content). Floor: the same SQLite inserts",
+        "and zip of the same notes, nothing else (`benchmarks/floor.py`, timed inside).",
         f"Build, genanki and the floor ran side by side, {rounds} rounds in turn: each figure is the median",
         "round, each ratio the median of the rounds' ratios. Every step runs in a fresh interpreter",
-        "started by a small launcher (`benchmarks/launch.py`), so its peak memory is its own.",
+        "started by a small launcher (`benchmarks/launch.py`), so its peak memory is its own; memory",
+        "is the larger of the process's peak resident set and the peak summed PSS of it and any",
+        "child it forks (a large deck's build reads its files and makes its questions on two cores).",
         "",
         "![time against deck size](results.png)",
         "",
-        "| drugs | notes | check (cold) | build (cold) | build (warm) | plain genanki | floor "
-        "| cold / genanki | warm / genanki | memory / genanki | export pdf, 100 q (cold) | notes/s (cold build) |",
-        "|---:|---:|---|---|---|---|---|---:|---:|---:|---|---:|",
+        "| drugs | notes | check (cold) | build (cold) | build (after an edit) | build (warm) | plain genanki "
+        "| floor | cold / genanki | edit / genanki | warm / genanki | memory / genanki "
+        "| export pdf, 100 q (cold) | notes/s (cold build) |",
+        "|---:|---:|---|---|---|---|---|---|---:|---:|---:|---:|---|---:|",
     ]
     for row in sizes:
         build, warm, base, ratios = row["build"], row["build_warm"], row["baseline"], row["ratios"]
         rate = row["notes"] / build[0]  # type: ignore[index,operator]
         lines.append(
-            f"| {row['drugs']} | {row['notes']} | {fmt(row['check'])} | {fmt(build)} | {fmt(warm)} "
-            f"| {fmt(base)} | {fmt(row['floor'])} | {ratios['cold']:.2f} | {ratios['warm']:.2f} "  # type: ignore[index]
+            f"| {row['drugs']} | {row['notes']} | {fmt(row['check'])} | {fmt(build)} | {fmt(row['build_edit'])} "
+            f"| {fmt(warm)} | {fmt(base)} | {fmt(row['floor'])} | {ratios['cold']:.2f} "  # type: ignore[index]
+            f"| {ratios['edit']:.2f} | {ratios['warm']:.2f} "  # type: ignore[index]
             f"| {ratios['memory']:.2f} | {fmt(row['pdf'])} | {rate:,.0f} |"  # type: ignore[index]
         )
     if len(sizes) >= 2:
@@ -263,7 +286,8 @@ def chart(sizes: list[dict[str, object]], target: Path) -> bool:
         return False
     drugs = [r["drugs"] for r in sizes]
     figure, axes = plt.subplots(figsize=(7, 4.5), dpi=100)
-    for key, style in (("build", "o-"), ("build_warm", "s-"), ("baseline", "^--"), ("floor", "v:")):
+    styles = (("build", "o-"), ("build_edit", "D-"), ("build_warm", "s-"), ("baseline", "^--"), ("floor", "v:"))
+    for key, style in styles:
         axes.plot(drugs, [r[key][0] for r in sizes], style, label=LABELS[key])  # type: ignore[index]
     axes.set_xlabel("drugs in the synthetic deck")
     axes.set_ylabel("seconds (median round)")
