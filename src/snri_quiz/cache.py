@@ -31,10 +31,10 @@ T = TypeVar("T")
 
 _FORMAT = 4
 _KEEP = 8
-"""Entries of each kind (bank, notes) kept, least recently used out first."""
+"""Entries of each kind (bank, notes, facts) kept, least recently used out first."""
 _MAX_BYTES = 1024 * 1024 * 1024
 """The folder's size limit; an entry bigger than half of it is not written at all."""
-_KINDS = ("bank", "notes")
+_KINDS = ("bank", "notes", "facts")
 
 
 def cache_dir() -> Path | None:
