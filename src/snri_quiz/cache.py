@@ -140,7 +140,7 @@ def read_notes(path: Path, cls: type[T]) -> tuple[list[T], Callable[[], Iterator
                         raise _Bad("expected a list of text")
                     count += len(chunk)
                     yield from map(str.encode, chunk)
-            except (_Bad, ValueError) as exc:
+            except (_Bad, ValueError, OSError) as exc:  # ValueError: bad JSON, UTF-8 or a closed file
                 raise Damaged(str(exc)) from None
             if count != len(heads):
                 raise Damaged("texts missing")
