@@ -81,3 +81,44 @@ def test_broken_drug_files_read_on_two_cores_give_the_same_messages(
 def test_the_shared_cases_include_one_across_files() -> None:
     assert len(DRUG_CASES) > 20
     assert any(c.stem == "duplicate-drug-name" for c in DRUG_CASES)
+
+
+@pytest.mark.slow
+def test_a_child_whose_parent_is_killed_stops(tmp_path: Path) -> None:
+    """Killed mid-way (SIGKILL, no clean-up), the parent leaves no child working on for nobody."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pids = tmp_path / "pids"
+    script = f"""
+import os, time
+from pathlib import Path
+from snri_quiz.parallel import shared_map
+def work(task, _):
+    with open({str(pids)!r}, "a") as out:
+        out.write(f"{{os.getpid()}}\\n")
+    time.sleep(0.1)
+    return task
+shared_map(work, list(range(200)))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (not pids.exists() or len(set(pids.read_text().split())) < 2):
+        time.sleep(0.05)
+    child = next(int(p) for p in set(pids.read_text().split()) if int(p) != proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+            if Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0] == "Z":
+                break  # exited, waiting to be reaped by whoever adopted it
+        except (ProcessLookupError, FileNotFoundError):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the child went on after its parent was killed")

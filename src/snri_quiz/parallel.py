@@ -76,6 +76,7 @@ def shared_map(
     with tempfile.TemporaryFile() as spool:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # else the child could print what this process had buffered
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: do tasks, write each result, leave without running any exit handler
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # an interrupt ends it at once; this process stays
@@ -83,6 +84,8 @@ def shared_map(
             try:
                 with around() as state:
                     for i in taken():
+                        if os.getppid() != parent:  # this process was killed: nobody wants the rest
+                            break
                         frame = pickle.dumps((i, work(tasks[i], state)), protocol=pickle.HIGHEST_PROTOCOL)
                         spool.write(_SIZE.pack(len(frame)) + frame)
                 spool.flush()
