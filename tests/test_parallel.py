@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from snri_quiz import parallel
-from snri_quiz.anki import build_package
+from snri_quiz import anki, parallel
+from snri_quiz.anki import build_package, make_notes
 from snri_quiz.content import bundled_templates, load_content
 from snri_quiz.deckfile import load_deck
 from snri_quiz.generate import generate
@@ -62,6 +62,11 @@ def test_shared_generation_and_build_equal_one_process(
     shared = generate(deck, templates)
     assert shared == alone and [q.id for q in shared] == [q.id for q in alone]
     assert build_package(load_content(deck_copy), tmp_path / "shared").path.read_bytes() == package
+    # the notes made beside the questions, on both cores, as `build` makes them
+    content = load_content(deck_copy, then=make_notes)
+    assert len(content.made) == len(templates) and sum(len(heads) for heads, _ in content.made) == len(alone)
+    monkeypatch.setattr(anki, "note_spec", lambda *_: pytest.fail("the notes were made again"))
+    assert build_package(content, tmp_path / "beside").path.read_bytes() == package
 
 
 DRUG_CASES = [c for c in broken.CASES if "drugs/" in c.read_text(encoding="utf-8")]

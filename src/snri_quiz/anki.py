@@ -295,6 +295,11 @@ class NoteHead:
     cards: int
     digest: str
 
+    def __reduce__(self) -> tuple[type[NoteHead], tuple[str, str, tuple[str, ...], str, int, str]]:
+        """Pickled as its values (ten times faster than a slotted dataclass's default): a large
+        deck's notes come back from the second core."""
+        return NoteHead, (self.guid, self.note_type, self.tags, self.deck_name, self.cards, self.digest)
+
 
 @dataclass(frozen=True)
 class _Notes:
@@ -975,24 +980,28 @@ _PART = 8192
 """Notes whose texts are packed together."""
 
 
-def _notes_of(deck: Deck, questions: Sequence[Question], part: range) -> tuple[list[NoteHead], _Pack]:
-    """The heads and the packed texts of the questions in `part` (each spec goes once they are made)."""
+def make_notes(deck: Deck, questions: Sequence[Question]) -> tuple[list[NoteHead], list[_Pack]]:
+    """The notes of these questions: their heads, and their texts packed a part at a time (each
+    spec goes once they are made). `build` gives this to `load_content`, so that a fresh load
+    makes each template's notes beside its questions, on whichever core made them."""
     sources: dict[tuple[str, ...], str] = {}
     heads: list[NoteHead] = []
-    texts: list[bytes] = []
-    for i in part:
-        spec = note_spec(deck, questions[i], sources)
-        heads.append(spec.head())
-        texts.append(_joined(spec.fields))
-    return heads, _Pack.of(texts)
+    packs: list[_Pack] = []
+    for start in range(0, len(questions), _PART):
+        texts: list[bytes] = []
+        for q in questions[start : start + _PART]:
+            spec = note_spec(deck, q, sources)
+            heads.append(spec.head())
+            texts.append(_joined(spec.fields))
+        packs.append(_Pack.of(texts))
+    return heads, packs
 
 
 @dataclass(frozen=True)
 class _Pack:
     """Notes' texts packed (zlib's fastest level over each text's length and bytes): a large
-    deck's texts take a fifth of the memory until they are written. (They are made on one core:
-    a second would copy, page by page, every question it reads, as Python's reference counts
-    write to them; the build's peak memory rose by a quarter for 1.5 s saved at 2,000 drugs.)"""
+    deck's texts take a fifth of the memory until they are written, and a fifth of the bytes
+    when they come back from the second core."""
 
     data: bytes
     count: int
@@ -1015,31 +1024,34 @@ _LENGTH = struct.Struct("<I")
 
 
 def _made_notes(content: Content, questions: Sequence[Question]) -> _Notes:
-    """The notes made from the questions; with a cache, those of the whole bank, cached for the next build."""
+    """The notes of these questions: made beside them when the content was loaded (`make_notes`),
+    else made now; with a cache, those of the whole bank are made and cached for the next build."""
     from . import cache
 
-    deck = content.deck
     folder = cache.cache_dir() if content.key else None
-    made = questions if folder is None else content.bank
-    parts = [range(start, min(start + _PART, len(made))) for start in range(0, len(made), _PART)]
-    done = [_notes_of(deck, made, part) for part in parts]
-    heads = [h for part_heads, _ in done for h in part_heads]
-    packs = [pack for _, pack in done]
+    if content.made and sum(len(heads) for heads, _ in content.made) == len(content.bank):
+        done = list(content.made)  # in template order: the bank's
+    elif folder is not None:
+        done = [make_notes(content.deck, content.bank)]
+    else:  # nothing to cache: only the questions asked for
+        heads, packs = make_notes(content.deck, questions)
+        return _Notes(heads, lambda: (text for pack in packs for text in pack.texts()))
+    every = [h for part_heads, _ in done for h in part_heads]
+    packs = [pack for _, part_packs in done for pack in part_packs]
 
     def texts() -> Iterator[bytes]:
         return (text for pack in packs for text in pack.texts())
 
-    if folder is None:
-        return _Notes(heads, texts)
-    cache.write_notes(folder, f"notes-{content.key}.json", heads, texts())
+    if folder is not None:
+        cache.write_notes(folder, f"notes-{content.key}.json", every, texts())
     if len(questions) == len(content.bank):
-        return _Notes(heads, texts)
+        return _Notes(every, texts)
     position = {q.id: i for i, q in enumerate(content.bank)}
     wanted = [position[q.id] for q in questions]
     if wanted == sorted(wanted):  # a selection keeps the bank's order
-        return _Notes([heads[i] for i in wanted], lambda: _picked(texts(), wanted))
-    every = list(texts())
-    return _Notes([heads[i] for i in wanted], lambda: [every[i] for i in wanted])
+        return _Notes([every[i] for i in wanted], lambda: _picked(texts(), wanted))
+    held = list(texts())
+    return _Notes([every[i] for i in wanted], lambda: [held[i] for i in wanted])
 
 
 def _hash_of(deck: Deck, fact_id: str) -> str:

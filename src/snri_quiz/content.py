@@ -8,12 +8,15 @@ surveys without keeping questions or touching the cache.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import cache
 from .facts import Deck
 from .generate import Content, Survey
 from .memory import paused_gc
+from .questions import Question
 
 
 def _bundled(name: str) -> Path:
@@ -32,13 +35,28 @@ def bundled_templates() -> Path:
     return _bundled("templates")
 
 
-def load_content(deck: Path | str | None = None, templates: Path | str | None = None, seed: int = 0) -> Content:
-    """Load and validate everything (or reuse the cached result); raise InvalidContent with every problem."""
+def load_content(
+    deck: Path | str | None = None,
+    templates: Path | str | None = None,
+    seed: int = 0,
+    *,
+    then: Callable[[Deck, list[Question]], Any] | None = None,
+) -> Content:
+    """Load and validate everything (or reuse the cached result); raise InvalidContent with every problem.
+
+    `then`: when the questions are made (not read from the cache), what it makes of each
+    template's questions, made beside them (`generate.generate_with`), is `Content.made`.
+    """
     with paused_gc():
-        return _load_content(deck, templates, seed)
+        return _load_content(deck, templates, seed, then)
 
 
-def _load_content(deck: Path | str | None, templates: Path | str | None, seed: int) -> Content:
+def _load_content(
+    deck: Path | str | None,
+    templates: Path | str | None,
+    seed: int,
+    then: Callable[[Deck, list[Question]], Any] | None = None,
+) -> Content:
     deck_dir = Path(deck) if deck is not None else bundled_deck()
     template_dir = Path(templates) if templates is not None else bundled_templates()
     folder = cache.cache_dir()
@@ -47,7 +65,7 @@ def _load_content(deck: Path | str | None, templates: Path | str | None, seed: i
         hit = cache.read_entry(folder / f"bank-{key}.json", deck_dir)
         if hit is not None:
             return dataclasses.replace(hit, key=key)
-    content = _generate(deck_dir, template_dir, seed, cache.FactMemo.of(folder, deck_dir) if folder else None)
+    content = _generate(deck_dir, template_dir, seed, cache.FactMemo.of(folder, deck_dir) if folder else None, then)
     if folder is not None and key is not None:
         cache.write_entry(folder, f"bank-{key}.json", content)
         return dataclasses.replace(content, key=key)
@@ -70,14 +88,21 @@ def check_content(deck: Path | str | None = None, templates: Path | str | None =
         return loaded, survey(loaded, loaded_templates), len(loaded_templates)
 
 
-def _generate(deck_dir: Path, template_dir: Path, seed: int, memo: cache.FactMemo | None = None) -> Content:
+def _generate(
+    deck_dir: Path,
+    template_dir: Path,
+    seed: int,
+    memo: cache.FactMemo | None = None,
+    then: Callable[[Deck, list[Question]], Any] | None = None,
+) -> Content:
     """Load, validate and generate; with a `memo`, fact files unchanged since it was written are not read again."""
     from .deckfile import load_deck
-    from .generate import generate
+    from .generate import generate_with
     from .templates import load_templates
 
     loaded = load_deck(deck_dir, memo)
     if memo is not None:
         memo.save()
     loaded_templates = load_templates(template_dir, loaded)
-    return Content(loaded, generate(loaded, loaded_templates, seed), len(loaded_templates))
+    bank, made = generate_with(loaded, loaded_templates, seed, then)
+    return Content(loaded, bank, len(loaded_templates), made=tuple(made))

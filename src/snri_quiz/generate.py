@@ -7,6 +7,7 @@ module runs them under the templates' time budget and gathers what `check` repor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ class Content:
     """How many templates made them."""
     key: str = ""
     """The hash of every input it was made from (`cache.fingerprint`); empty when uncached."""
+    made: tuple[Any, ...] = ()
+    """What the `then` given to `generate_with` made of each template's questions, in template
+    order (a fresh load only: never cached)."""
 
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
@@ -41,6 +45,18 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
     Raises InvalidContent with one problem per failing template (a render error, a budget
     exceeded, a duplicate question id), all templates tried.
     """
+    return generate_with(deck, templates, seed)[0]
+
+
+def generate_with(
+    deck: Deck,
+    templates: Iterable[Template],
+    seed: int = 0,
+    then: Callable[[Deck, list[Question]], Any] | None = None,
+) -> tuple[tuple[Question, ...], list[Any]]:
+    """`generate`, and what `then(deck, questions)` makes of each template's questions, in
+    template order, made in the process that made the questions (a build's notes: on two
+    cores, the child makes the notes of its own questions and reads none of this process's)."""
     from . import parallel
     from .templates import render_budget
 
@@ -48,7 +64,10 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
     truth = Truth(deck)
 
     def work(i: int, next_template: Callable[[], None]) -> _Made:
-        return _made(templates[i], deck, truth, seed, next_template)
+        made = _made(templates[i], deck, truth, seed, next_template)
+        if then is None or made.problems:
+            return made
+        return dataclasses.replace(made, extra=then(deck, made.questions))
 
     if parallel.worth_sharing(len(deck.facts)):  # the largest templates first: the two cores finish together
         order = sorted(range(len(templates)), key=lambda i: -_cost(templates[i], truth))
@@ -63,7 +82,7 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
         out += _checked(template, made[i], seen, problems)
     if problems:
         raise InvalidContent(problems)
-    return tuple(out)
+    return tuple(out), [made[i].extra for i in range(len(templates))] if then is not None else []
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,8 @@ class _Made:
     questions: list[Question]
     problems: list[Problem]
     skipped: dict[str, int]
+    extra: Any = None
+    """What `generate_with`'s `then` made of the questions."""
 
 
 def _made(template: Template, deck: Deck, truth: Truth, seed: int, next_template: Callable[[], None]) -> _Made:
