@@ -218,7 +218,7 @@ def test_a_rebuild_of_unchanged_content_reads_its_notes(
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     first = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "a")
-    (notes,) = cache.glob("notes-*.json")
+    (notes,) = cache.glob("notes-*.bin")
     made: list[str] = []
     real = anki.note_spec
     monkeypatch.setattr(anki, "note_spec", lambda deck, q, *rest: made.append(q.id) or real(deck, q, *rest))
@@ -245,7 +245,7 @@ def test_notes_entries_count_in_the_size_bound(cache: Path, tiny: Path, tmp_path
 
     for seed in range(10):
         build_package(load_content(tiny, TINY_TEMPLATES, seed=seed), tmp_path / "dist")
-    assert len(list(cache.glob("notes-*.json"))) == 8
+    assert len(list(cache.glob("notes-*.bin"))) == 8
     assert len(_entries(cache)) == 8
 
 
@@ -299,3 +299,45 @@ def test_a_fact_file_that_changes_while_read_is_not_remembered(cache: Path, tiny
 
     memo.learn(alpha, Loaded([], [], [], None))
     assert memo.now == {}
+
+
+def test_packs_give_back_their_texts_and_refuse_anything_else() -> None:
+    import zlib
+
+    from snri_quiz.cache import Damaged, Pack
+
+    texts = [b"alpha", "\u2713 caf\u00e9".encode(), b"", b"x" * 100_000]
+    pack = Pack.of(texts)
+    assert list(pack.texts()) == texts and len(pack.data) < pack.size
+    bomb = zlib.compress(b"\0" * 10_000_000)
+    broken = [
+        Pack(pack.data, pack.count, pack.size - 1),  # says less than it holds
+        Pack(pack.data, pack.count, pack.size + 1),  # says more
+        Pack(pack.data, pack.count + 1, pack.size),  # one text too many
+        Pack(pack.data, pack.count - 1, pack.size),  # bytes left over
+        Pack(pack.data[:-5], pack.count, pack.size),  # cut short
+        Pack(b"not zlib", 1, 10),
+        Pack(bomb, 1, 100),  # never unpacked past what it says
+    ]
+    for bad in broken:
+        with pytest.raises(Damaged):
+            list(bad.texts())
+
+
+def test_a_notes_entry_with_text_that_is_not_utf8_is_made_again(
+    cache: Path, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zlib
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "a")
+    (notes,) = cache.glob("notes-*.bin")
+    good = notes.read_bytes()
+    head, heads, packed = good.split(b"\n", 2)
+    body = bytearray(zlib.decompress(packed))
+    body[8] = 0xFF  # inside the first text: no longer UTF-8, same sizes
+    meta = json.loads(head)
+    meta["packs"][0][1] = len(zlib.compress(bytes(body), 1))
+    notes.write_bytes(json.dumps(meta).encode() + b"\n" + heads + b"\n" + zlib.compress(bytes(body), 1))
+    assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "b") == first
+    assert notes.read_bytes() == good  # found while streaming, made again and cached again

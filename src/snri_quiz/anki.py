@@ -26,11 +26,9 @@ import os
 import re
 import sqlite3
 import stat
-import struct
 import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import IO, Any
 
 import genanki
 
+from .cache import Pack
 from .errors import OutputError, UsageError
 from .facts import Deck, Fact, PartialDate
 from .files import scratch_file, staged, write_atomic
@@ -953,7 +952,7 @@ def _cached_notes(content: Content, questions: Sequence[Question]) -> _Notes | N
     from . import cache
 
     folder = cache.cache_dir() if content.key else None
-    found = cache.read_notes(folder / f"notes-{content.key}.json", NoteHead) if folder is not None else None
+    found = cache.read_notes(folder / f"notes-{content.key}.bin", NoteHead) if folder is not None else None
     if found is None or len(found[0]) != len(content.bank):
         return None
     every, texts = found
@@ -980,47 +979,21 @@ _PART = 8192
 """Notes whose texts are packed together."""
 
 
-def make_notes(deck: Deck, questions: Sequence[Question]) -> tuple[list[NoteHead], list[_Pack]]:
+def make_notes(deck: Deck, questions: Sequence[Question]) -> tuple[list[NoteHead], list[Pack]]:
     """The notes of these questions: their heads, and their texts packed a part at a time (each
     spec goes once they are made). `build` gives this to `load_content`, so that a fresh load
     makes each template's notes beside its questions, on whichever core made them."""
     sources: dict[tuple[str, ...], str] = {}
     heads: list[NoteHead] = []
-    packs: list[_Pack] = []
+    packs: list[Pack] = []
     for start in range(0, len(questions), _PART):
         texts: list[bytes] = []
         for q in questions[start : start + _PART]:
             spec = note_spec(deck, q, sources)
             heads.append(spec.head())
             texts.append(_joined(spec.fields))
-        packs.append(_Pack.of(texts))
+        packs.append(Pack.of(texts))
     return heads, packs
-
-
-@dataclass(frozen=True)
-class _Pack:
-    """Notes' texts packed (zlib's fastest level over each text's length and bytes): a large
-    deck's texts take a fifth of the memory until they are written, and a fifth of the bytes
-    when they come back from the second core."""
-
-    data: bytes
-    count: int
-
-    @classmethod
-    def of(cls, texts: Sequence[bytes]) -> _Pack:
-        return cls(zlib.compress(b"".join(_LENGTH.pack(len(t)) + t for t in texts), 1), len(texts))
-
-    def texts(self) -> Iterator[bytes]:
-        body = zlib.decompress(self.data)
-        at = 0
-        for _ in range(self.count):
-            (size,) = _LENGTH.unpack_from(body, at)
-            at += _LENGTH.size
-            yield body[at : at + size]
-            at += size
-
-
-_LENGTH = struct.Struct("<I")
 
 
 def _made_notes(content: Content, questions: Sequence[Question]) -> _Notes:
@@ -1043,7 +1016,7 @@ def _made_notes(content: Content, questions: Sequence[Question]) -> _Notes:
         return (text for pack in packs for text in pack.texts())
 
     if folder is not None:
-        cache.write_notes(folder, f"notes-{content.key}.json", every, texts())
+        cache.write_notes(folder, f"notes-{content.key}.bin", every, packs)
     if len(questions) == len(content.bank):
         return _Notes(every, texts)
     position = {q.id: i for i, q in enumerate(content.bank)}
