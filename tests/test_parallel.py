@@ -127,3 +127,32 @@ shared_map(work, list(range(200)))
     else:
         os.kill(child, signal.SIGKILL)
         pytest.fail("the child went on after its parent was killed")
+
+
+def test_a_child_killed_while_taking_a_task_never_blocks_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task counter's lock is a POSIX record lock: the kernel drops it with its dead holder."""
+    import fcntl
+    import signal
+
+    parent = os.getpid()
+    real = fcntl.lockf
+    taken = [0]
+
+    def lockf(fd: int, op: int) -> None:
+        real(fd, op)
+        if os.getpid() != parent and op == fcntl.LOCK_EX:
+            taken[0] += 1
+            if taken[0] == 3:
+                os._exit(9)  # dies holding the lock
+
+    def hung(*_: object) -> None:
+        raise AssertionError("blocked on the dead child's lock")
+
+    monkeypatch.setattr(fcntl, "lockf", lockf)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        assert parallel.shared_map(lambda task, _: task + 1, list(range(60))) == list(range(1, 61))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -58,22 +58,27 @@ def shared_map(
     if len(tasks) < 2 or cores() < 2 or not hasattr(os, "fork"):
         with around() as state:
             return [work(task, state) for task in tasks]
-    import multiprocessing
+    import fcntl
     import tempfile
 
-    turn = multiprocessing.Value("l", 0)  # the next task to take, in memory both processes share
-
-    def taken() -> Iterator[int]:
+    def taken(turn: int) -> Iterator[int]:
+        """The next task free: a number in a file both processes share, under a POSIX record
+        lock (which the kernel releases if its holder dies: a killed child never blocks this one)."""
         while True:
-            with turn.get_lock():
-                index = turn.value
-                turn.value = index + 1
+            fcntl.lockf(turn, fcntl.LOCK_EX)
+            try:
+                (index,) = _SIZE.unpack(os.pread(turn, _SIZE.size, 0))
+                os.pwrite(turn, _SIZE.pack(index + 1), 0)
+            finally:
+                fcntl.lockf(turn, fcntl.LOCK_UN)
             if index >= len(tasks):
                 return
             yield index
 
     results: dict[int, R] = {}
-    with tempfile.TemporaryFile() as spool:
+    with tempfile.TemporaryFile() as spool, tempfile.TemporaryFile() as counter:
+        turn = counter.fileno()
+        os.pwrite(turn, _SIZE.pack(0), 0)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # else the child could print what this process had buffered
         parent = os.getpid()
@@ -83,7 +88,7 @@ def shared_map(
             status = 0
             try:
                 with around() as state:
-                    for i in taken():
+                    for i in taken(turn):
                         if os.getppid() != parent:  # this process was killed: nobody wants the rest
                             break
                         frame = pickle.dumps((i, work(tasks[i], state)), protocol=pickle.HIGHEST_PROTOCOL)
@@ -95,7 +100,7 @@ def shared_map(
         finished = False
         try:
             with around() as state:
-                for i in taken():
+                for i in taken(turn):
                     results[i] = work(tasks[i], state)
             os.waitpid(pid, 0)
             finished = True
