@@ -23,13 +23,15 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from .deckfile import Loaded
 from .facts import Deck, Drug, Fact
 from .generate import Content
 from .questions import Question
 from .yamlio import UnreadableFile, read_regular
+
+if TYPE_CHECKING:  # deckfile is loaded only when a deck is read, never on a cache hit
+    from .deckfile import Loaded
 
 T = TypeVar("T")
 
@@ -383,6 +385,8 @@ class FactMemo:
         _write(self.folder, self.name, lambda: [json.dumps(data, default=_as_list, separators=(",", ":")).encode()])
 
     def _decode(self, data: Any) -> dict[str, tuple[str, Loaded]]:
+        from .deckfile import Loaded
+
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             raise _Bad("another format")
         root = _prefix(self.deck_dir)
