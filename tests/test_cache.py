@@ -9,9 +9,12 @@ import os
 import pickle
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from snri_quiz import cache as content_module
 from snri_quiz.content import load_content
@@ -50,11 +53,28 @@ def _entries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.startswith("bank-"))
 
 
+def _listed(bank: Path) -> list[tuple[str, int]]:
+    """The parts a bank lists: (key, questions)."""
+    return [(k, n) for k, n in json.loads(bank.read_bytes().partition(b"\n")[0])["parts"]]
+
+
+def _first_part(folder: Path) -> Path:
+    """The questions entry that holds the bank's first question."""
+    (bank,) = _entries(folder)
+    key = next(k for k, n in _listed(bank) if n)
+    return folder / f"qpart-{key}.json"
+
+
 def test_cache_round_trips_the_whole_content(cache: Path) -> None:
     fresh = load_content()
     (entry,) = _entries(cache)
     assert entry.suffix == ".json"
-    json.loads(entry.read_bytes())  # plain data
+    head, deck = entry.read_bytes().split(b"\n")  # plain data: a line listing the parts, the deck
+    json.loads(deck)
+    parts = _listed(entry)
+    assert len(parts) == fresh.template_count and sum(n for _, n in parts) == len(fresh.bank)
+    for key, _ in parts:
+        json.loads((cache / f"qpart-{key}.json").read_bytes())
     assert load_content() == fresh
 
 
@@ -74,7 +94,7 @@ def test_planted_entry_never_runs_code(cache: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     (entry,) = _entries(cache)
     payload = pickle.dumps(_Planted(marker))
-    for name in (entry.name, entry.name.replace(".json", ".pickle")):
+    for name in (entry.name, entry.name.replace(".json", ".pickle"), _first_part(cache).name):
         (cache / name).write_bytes(payload)
     assert load_content(TINY, TINY_TEMPLATES) == good
     assert not marker.exists()
@@ -92,9 +112,22 @@ def test_damaged_entry_is_ignored_and_rebuilt(damage: bytes, cache: Path) -> Non
     assert load_content(TINY, TINY_TEMPLATES) == good  # and the rebuilt entry is good
 
 
+def test_a_damaged_part_is_made_again_and_rewritten(cache: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    part = _first_part(cache)
+    written = part.read_bytes()
+    for damage in (b"", b"{", written[:-2], b'{"format": 5, "questions": []}'):
+        part.write_bytes(damage)
+        assert load_content(TINY, TINY_TEMPLATES) == good
+        assert part.read_bytes() == written
+    part.unlink()
+    assert load_content(TINY, TINY_TEMPLATES) == good
+    assert part.read_bytes() == written
+
+
 def test_wrong_types_in_an_entry_are_ignored(cache: Path) -> None:
     good = load_content(TINY, TINY_TEMPLATES)
-    (entry,) = _entries(cache)
+    entry = _first_part(cache)
     data = json.loads(entry.read_bytes())
     for column, damage in [
         (5, lambda c: c.__setitem__(0, 5)),  # prompt: a number where text belongs
@@ -114,7 +147,7 @@ def test_wrong_types_in_an_entry_are_ignored(cache: Path) -> None:
 
 def test_entry_owned_by_someone_else_is_not_read(cache: Path) -> None:
     load_content(TINY, TINY_TEMPLATES)
-    (entry,) = _entries(cache)
+    entry = _first_part(cache)
     data = json.loads(entry.read_bytes())
     data["questions"][5][0] = "PLANTED prompt"
     entry.write_text(json.dumps(data))
@@ -159,24 +192,39 @@ def test_built_lock_file_lands_beside_the_deck_from_any_folder(
     assert list((tmp_path / "deck").iterdir()) == []
 
 
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir())
+
+
+def _consistent(folder: Path) -> None:
+    """Every part on disk is listed by a bank on disk, and every bank's parts are there."""
+    listed = {k for bank in _entries(folder) for k, _ in _listed(bank)}
+    parts = {p.name.split("-", 1)[1].split(".")[0] for p in folder.glob("?part-*")}
+    assert parts <= listed
+    assert all((folder / f"qpart-{k}.json").exists() for k in listed)
+
+
 def test_cache_size_is_bounded(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     load_content(TINY, TINY_TEMPLATES, seed=0)
-    (entry,) = _entries(cache)
-    size = entry.stat().st_size
+    size = _size(cache)
     monkeypatch.setattr(content_module, "_MAX_BYTES", int(size * 2.5))
     for seed in range(1, 6):
         load_content(TINY, TINY_TEMPLATES, seed=seed)
-        assert sum(p.stat().st_size for p in _entries(cache)) <= size * 2.5
-    assert len(_entries(cache)) == 2
+        assert _size(cache) <= size * 2.5
+        _consistent(cache)
+    assert 2 <= len(_entries(cache)) < 5
     monkeypatch.setattr(content_module, "_MAX_BYTES", size // 2)
-    load_content(TINY, TINY_TEMPLATES, seed=9)  # bigger than the whole budget: not written
-    assert len(_entries(cache)) == 2
+    load_content(TINY, TINY_TEMPLATES, seed=9)  # bigger than the whole budget: not kept
+    assert _size(cache) <= size // 2
+    _consistent(cache)
 
 
-def test_cache_keeps_at_most_eight_entries(cache: Path) -> None:
+def test_cache_keeps_at_most_eight_banks_and_only_their_parts(cache: Path) -> None:
     for seed in range(11):
         load_content(TINY, TINY_TEMPLATES, seed=seed)
     assert len(_entries(cache)) == 8
+    _consistent(cache)
+    assert len(list(cache.glob("qpart-*.json"))) == 8 * load_content(TINY, TINY_TEMPLATES).template_count
 
 
 def test_deck_given_as_the_current_folder(cache: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,18 +255,25 @@ def _build_bytes(content, out: Path, selection=None) -> bytes:  # type: ignore[n
     return result.path.read_bytes()
 
 
+def _largest_notes(folder: Path) -> Path:
+    return max(folder.glob("npart-*.bin"), key=lambda p: p.stat().st_size)
+
+
 def test_a_rebuild_of_unchanged_content_reads_its_notes(
     cache: Path, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The notes of the whole bank are cached beside its questions: a warm rebuild, whole or in
-    part, makes none and writes the same bytes; a damaged notes entry is made again."""
+    """Each template's notes are cached beside its questions: a warm rebuild, whole or in part,
+    makes none and writes the same bytes; a damaged notes entry is made again."""
     import snri_quiz.anki as anki
     from snri_quiz.kinds import Mode
     from snri_quiz.selection import Selection
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     first = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "a")
-    (notes,) = cache.glob("notes-*.bin")
+    content = load_content(tiny, TINY_TEMPLATES)
+    assert len(list(cache.glob("npart-*.bin"))) == sum(1 for p in content.parts if p.count)
+    notes = _largest_notes(cache)
+    rows = json.loads(notes.read_bytes().partition(b"\n")[0])["rows"]
     made: list[str] = []
     real = anki.note_spec
     monkeypatch.setattr(anki, "note_spec", lambda deck, q, *rest: made.append(q.id) or real(deck, q, *rest))
@@ -227,15 +282,16 @@ def test_a_rebuild_of_unchanged_content_reads_its_notes(
     assert made == []
     warm_part = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "c", part)
     assert made == []
-    bank = len(load_content(tiny, TINY_TEMPLATES).bank)
+    bank = len(content.bank)
     good = notes.read_bytes()
-    notes.write_bytes(good[:-40])  # damaged in the texts, found while streaming: made again, rewritten
+    notes.write_bytes(good[:-40])  # damaged in the texts, found while streaming: all made again, rewritten
     assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "d") == first
     assert len(made) == bank > 5 and notes.read_bytes() == good
     head, _, rest = good.partition(b"\n")
-    notes.write_bytes(head + b"\n[1,2]" + rest[rest.index(b"\n") :])  # damaged heads: a miss
+    notes.write_bytes(head + b"\n[1,2]" + rest[rest.index(b"\n") :])  # damaged heads: that part missed
+    made.clear()
     assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "f") == first
-    assert len(made) == 2 * bank and notes.read_bytes() == good
+    assert len(made) == rows > 1 and notes.read_bytes() == good
     monkeypatch.setenv("SNRI_QUIZ_CACHE", "off")
     assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "e", part) == warm_part
 
@@ -245,8 +301,93 @@ def test_notes_entries_count_in_the_size_bound(cache: Path, tiny: Path, tmp_path
 
     for seed in range(10):
         build_package(load_content(tiny, TINY_TEMPLATES, seed=seed), tmp_path / "dist")
-    assert len(list(cache.glob("notes-*.bin"))) == 8
     assert len(_entries(cache)) == 8
+    _consistent(cache)
+    assert len(list(cache.glob("npart-*.bin"))) == 8 * sum(
+        1 for p in load_content(tiny, TINY_TEMPLATES, seed=9).parts if p.count
+    )
+
+
+def _edit(path: Path, index: int, change: Callable[[dict[str, Any]], None]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data["facts"][index])
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _noted(fact: dict[str, Any]) -> None:
+    fact["note"] = fact.get("note", "") + " Edited."
+
+
+def _valued(fact: dict[str, Any]) -> None:
+    value = fact["value"]
+    fact["value"] = value + 1 if isinstance(value, int) else f"{value} edited"
+
+
+def _moved(fact: dict[str, Any]) -> None:
+    fact["id"] = fact["id"] + "-moved"
+
+
+def _edits_match_fresh_loads(
+    deck: Path, templates: Path | None, targets: list[tuple[Path, int]], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, int]:
+    """Edit each (file, fact) in turn (its note, its value, its id), loading after every edit with
+    the cache and without: the same questions. Returns (edits checked, templates not run again)."""
+    from snri_quiz.errors import InvalidContent
+
+    load_content(deck, templates)
+    checked = reused = 0
+    for path, index in targets:
+        for change in (_noted, _valued, _moved):
+            before = path.read_text(encoding="utf-8")
+            _edit(path, index, change)
+            with monkeypatch.context() as off:
+                off.setenv("SNRI_QUIZ_CACHE", "off")
+                try:
+                    fresh = load_content(deck, templates)
+                except InvalidContent:  # an edit the deck does not allow (a value out of its list)
+                    path.write_text(before, encoding="utf-8")
+                    continue
+            cached = load_content(deck, templates)
+            assert cached.bank == fresh.bank, f"{path.name}, fact {index}: {change.__name__}"
+            assert cached.deck == fresh.deck
+            checked += 1
+            reused += sum(p.cached for p in cached.parts)
+    return checked, reused
+
+
+def test_after_an_edit_only_the_templates_reading_it_run_again_and_make_what_a_fresh_load_makes(
+    cache: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every fact of the tiny deck edited in turn: each template's questions come from the cache
+    unless the template reads what changed (`generate.part_keys`), and the bank is the one a
+    load without the cache makes."""
+    files = [*sorted((tiny / "drugs").glob("*.yaml")), tiny / "concepts.yaml"]
+    targets = [(p, i) for p in files for i in range(len(yaml.safe_load(p.read_text(encoding="utf-8"))["facts"]))]
+    checked, reused = _edits_match_fresh_loads(tiny, TINY_TEMPLATES, targets, monkeypatch)
+    assert checked > 2 * len(targets) > 20
+    assert reused > checked  # most templates do not read the fact an edit changed
+
+
+@pytest.mark.slow
+def test_edits_of_every_attribute_of_the_snri_deck_match_fresh_loads(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with the bundled templates (vignettes too, which read every fact): the first fact
+    of each attribute of the SNRI deck edited in turn."""
+    from snri_quiz.content import bundled_deck
+
+    deck = tmp_path / "snri"
+    shutil.copytree(bundled_deck(), deck)
+    seen: set[str] = set()
+    targets = []
+    for path in [*sorted((deck / "drugs").glob("*.yaml")), deck / "concepts.yaml"]:
+        for i, fact in enumerate(yaml.safe_load(path.read_text(encoding="utf-8"))["facts"]):
+            if fact["attribute"] not in seen:
+                seen.add(fact["attribute"])
+                targets.append((path, i))
+    checked, reused = _edits_match_fresh_loads(deck, None, targets, monkeypatch)
+    assert len(targets) > 15 and checked > 2 * len(targets)
+    assert reused > checked
 
 
 def test_fact_files_unchanged_since_the_last_load_are_not_read_again(
@@ -275,7 +416,7 @@ def test_fact_files_unchanged_since_the_last_load_are_not_read_again(
     assert len(list(cache.glob("facts-*.json"))) == 2 and memo.exists()
 
 
-@pytest.mark.parametrize("damage", [b"", b"{}", b'{"format": 4, "files": [["drugs/alpha.yaml", "x", -1, 0, null]]}'])
+@pytest.mark.parametrize("damage", [b"", b"{}", b'{"format": 5, "files": [["drugs/alpha.yaml", "x", -1, 0, null]]}'])
 def test_a_damaged_fact_memo_is_ignored(cache: Path, tiny: Path, damage: bytes) -> None:
     first = load_content(tiny, TINY_TEMPLATES)
     (memo,) = cache.glob("facts-*.json")
@@ -331,7 +472,7 @@ def test_a_notes_entry_with_text_that_is_not_utf8_is_made_again(
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     first = _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "a")
-    (notes,) = cache.glob("notes-*.bin")
+    notes = _largest_notes(cache)
     good = notes.read_bytes()
     head, heads, packed = good.split(b"\n", 2)
     body = bytearray(zlib.decompress(packed))

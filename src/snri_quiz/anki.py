@@ -16,12 +16,11 @@ modification time is newer):
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import html
+import itertools
 import json
-import operator
 import os
 import re
 import sqlite3
@@ -38,7 +37,7 @@ import genanki
 
 from .cache import Pack
 from .errors import OutputError, UsageError
-from .facts import Deck, Fact, PartialDate
+from .facts import Deck, PartialDate, fact_hash
 from .files import scratch_file, staged, write_atomic
 from .generate import Content
 from .kinds import QuestionKind
@@ -766,15 +765,6 @@ def read_lock(deck: Deck) -> dict[str, Any]:
     return _read_lock(deck.path / LOCK_NAME)
 
 
-def fact_hash(fact: Fact) -> str:
-    """Hash of what a fact says (not where it sits in its file)."""
-    return hashlib.sha256("\x1e".join(map(repr, _said(fact))).encode()).hexdigest()[:16]
-
-
-_said = operator.attrgetter(*(f.name for f in dataclasses.fields(Fact) if f.name not in ("path", "line")))
-"""A fact's values but its place in its file."""
-
-
 def _stamp(entries: dict[str, Any], key: str, digest: str, now: int) -> tuple[int, bool]:
     """The modification time for `key`: kept while its hash is unchanged, else moved forward."""
     old = entries.get(key)
@@ -840,14 +830,12 @@ def _build_package(
     from .cache import Damaged
 
     questions = selection.matching(content.bank, content.deck)
-    notes = _cached_notes(content, questions)
-    if notes is not None:
-        try:
-            return _build(content, questions, notes, out_dir, full=selection == Selection(), stream=stream)
-        except Damaged:
-            pass  # the cache entry was damaged past its first lines: nothing was written; make the notes
-    notes = _made_notes(content, questions)
-    return _build(content, questions, notes, out_dir, full=selection == Selection(), stream=stream)
+    full = selection == Selection()
+    try:
+        return _build(content, questions, _notes(content, questions), out_dir, full=full, stream=stream)
+    except Damaged:
+        pass  # a cached part was damaged past its first lines: nothing was written; make every note
+    return _build(content, questions, _notes(content, questions, fresh=True), out_dir, full=full, stream=stream)
 
 
 def _build(
@@ -946,25 +934,6 @@ def _build(
     return BuildResult(target, counts, changed, tuple(warnings), changes, changelog)
 
 
-def _cached_notes(content: Content, questions: Sequence[Question]) -> _Notes | None:
-    """The notes as a rebuild of unchanged content reads them from the cache (whole or in part;
-    the fields' text is streamed into the package, never held), or None."""
-    from . import cache
-
-    folder = cache.cache_dir() if content.key else None
-    found = cache.read_notes(folder / f"notes-{content.key}.bin", NoteHead) if folder is not None else None
-    if found is None or len(found[0]) != len(content.bank):
-        return None
-    every, texts = found
-    position = {q.id: i for i, q in enumerate(content.bank)}
-    wanted = [position[q.id] for q in questions]
-    if len(wanted) == len(every):
-        return _Notes(every, texts)
-    if wanted != sorted(wanted):
-        return None
-    return _Notes([every[i] for i in wanted], lambda: _picked(texts(), wanted))
-
-
 def _picked(items: Iterable[bytes], positions: Sequence[int]) -> Iterator[bytes]:
     """The items at these (increasing) positions."""
     wanted = iter(positions)
@@ -996,27 +965,47 @@ def make_notes(deck: Deck, questions: Sequence[Question]) -> tuple[list[NoteHead
     return heads, packs
 
 
-def _made_notes(content: Content, questions: Sequence[Question]) -> _Notes:
-    """The notes of these questions: made beside them when the content was loaded (`make_notes`),
-    else made now; with a cache, those of the whole bank are made and cached for the next build."""
+def _notes(content: Content, questions: Sequence[Question], *, fresh: bool = False) -> _Notes:
+    """The notes of these questions, a template's part at a time: made beside its questions when
+    they were made (`make_notes`), else read from the cache (their text streamed into the
+    package, never held), else made now (all of them when `fresh`); with a cache, those made
+    are cached for the next build. Without one, only the notes of the questions asked for are
+    made."""
     from . import cache
 
     folder = cache.cache_dir() if content.key else None
-    if content.made and sum(len(heads) for heads, _ in content.made) == len(content.bank):
-        done = list(content.made)  # in template order: the bank's
-    elif folder is not None:
-        done = [make_notes(content.deck, content.bank)]
-    else:  # nothing to cache: only the questions asked for
-        heads, packs = make_notes(content.deck, questions)
-        return _Notes(heads, lambda: (text for pack in packs for text in pack.texts()))
-    every = [h for part_heads, _ in done for h in part_heads]
-    packs = [pack for _, part_packs in done for pack in part_packs]
+    parts = content.parts
+    made: Sequence[Any] = content.made if len(content.made) == len(parts) and not fresh else (None,) * len(parts)
+    streams: list[Callable[[], Iterable[bytes]]]
+    every: list[NoteHead]
+    if folder is None or sum(p.count for p in parts) != len(content.bank) or not all(p.key for p in parts):
+        if not (made and None not in made and sum(len(heads) for heads, _ in made) == len(content.bank)):
+            heads, packs = make_notes(content.deck, questions)
+            return _Notes(heads, lambda: _unpacked(packs))
+        every = [h for heads, _ in made for h in heads]
+        streams = [functools.partial(_unpacked, packs) for _, packs in made]
+    else:
+        every, streams = [], []
+        start = 0
+        wrote = False
+        for part, mine in zip(parts, made, strict=True):
+            found = None if mine is not None or fresh else cache.read_notes(folder, part.key, NoteHead, part.count)
+            if found is None:
+                heads, packs = (
+                    mine if mine is not None else make_notes(content.deck, content.bank[start : start + part.count])
+                )
+                cache.write_notes(folder, part.key, heads, packs)
+                wrote = True
+                found = heads, functools.partial(_unpacked, packs)
+            every += found[0]
+            streams.append(found[1])
+            start += part.count
+        if wrote:
+            cache.trim(folder)
 
     def texts() -> Iterator[bytes]:
-        return (text for pack in packs for text in pack.texts())
+        return itertools.chain.from_iterable(stream() for stream in streams)
 
-    if folder is not None:
-        cache.write_notes(folder, f"notes-{content.key}.bin", every, packs)
     if len(questions) == len(content.bank):
         return _Notes(every, texts)
     position = {q.id: i for i, q in enumerate(content.bank)}
@@ -1025,6 +1014,10 @@ def _made_notes(content: Content, questions: Sequence[Question]) -> _Notes:
         return _Notes([every[i] for i in wanted], lambda: _picked(texts(), wanted))
     held = list(texts())
     return _Notes([every[i] for i in wanted], lambda: [held[i] for i in wanted])
+
+
+def _unpacked(packs: Iterable[Pack]) -> Iterator[bytes]:
+    return (text for pack in packs for text in pack.texts())
 
 
 def _hash_of(deck: Deck, fact_id: str) -> str:

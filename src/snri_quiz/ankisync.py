@@ -31,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .anki import NOTE_TYPES, deck_description, fact_hash, guid_of, note_spec, read_lock, write_package
+from .anki import NOTE_TYPES, deck_description, guid_of, note_spec, read_lock, write_package
 from .errors import CollectionError, MissingDependency, UsageError
+from .facts import fact_hash
 from .generate import Content
 from .kinds import AnswerSource
 from .questions import Question

@@ -1,8 +1,16 @@
-"""The caches: a loaded deck and its questions (`bank-<key>.json`), a build's finished notes
-(`notes-<key>.bin`: JSON heads, then the texts zlib-packed), and what each fact file held when
-last read (`facts-<key>.json`); data only, never code, in a folder only the user can write, keyed
-by a hash of every input (code, deck, templates, seed), bounded in entries and bytes. A
-damaged or foreign entry is rebuilt, never trusted.
+"""The caches, data only, never code, in a folder only the user can write:
+
+- `bank-<key>.json`: a loaded deck and the list of its templates' parts, keyed by a hash of
+  every input (code, deck, templates, seed);
+- `qpart-<key>.json`: one template's questions, and `npart-<key>.bin` their notes as a build
+  made them (JSON heads, then the texts zlib-packed), keyed by a hash of what that template
+  reads (`generate.part_keys`): after an edit only the templates that read what changed run
+  again;
+- `facts-<key>.json`: what each fact file held when last read, so that only changed files are
+  read again.
+
+Bounded in entries and bytes (parts live as long as a kept bank lists them). A damaged or
+foreign entry is rebuilt, never trusted.
 """
 
 from __future__ import annotations
@@ -35,12 +43,14 @@ if TYPE_CHECKING:  # deckfile is loaded only when a deck is read, never on a cac
 
 T = TypeVar("T")
 
-_FORMAT = 4
+_FORMAT = 5
 _KEEP = 8
-"""Entries of each kind (questions, notes, fact memo) kept, least recently used out first."""
+"""Banks, and fact memos, kept: the least recently used go first (with the parts no kept bank lists)."""
 _MAX_BYTES = 1024 * 1024 * 1024
 """The folder's size limit; an entry bigger than half of it is not written at all."""
-_KINDS = ("bank-*.json", "notes-*.bin", "facts-*.json")
+_PARTS = ("qpart-", "npart-")
+_RETIRED = ("bank-*.pickle", "notes-*.bin")
+"""Entries of earlier formats, never read again."""
 
 
 def cache_dir() -> Path | None:
@@ -72,6 +82,21 @@ def fingerprint(deck_dir: Path, template_dir: Path, seed: int) -> str | None:
     except (OSError, UnreadableFile):
         return None
     return digest.hexdigest()[:40]
+
+
+def template_inputs(template_dir: Path) -> str | None:
+    """Hash of what every template's questions are made from besides the deck and the seed:
+    snri-quiz's code and every template file; None when a file cannot be read."""
+    digest = hashlib.sha256(f"{_FORMAT}|{_code()}".encode())
+    try:
+        for path in sorted(template_dir.glob("*.yaml")):
+            if not path.is_file():
+                return None
+            digest.update(f"\0{path.name}\0".encode())
+            digest.update(read_regular(path))
+    except (OSError, UnreadableFile):
+        return None
+    return digest.hexdigest()
 
 
 @functools.cache
@@ -108,9 +133,22 @@ def _private_folder(folder: Path, create: bool) -> bool:
         return False
 
 
-def read_entry(path: Path, deck_dir: Path) -> Content | None:
-    """The cached content, or None for a miss or anything not to be trusted."""
-    return _read(path, lambda handle: _decode(_json(handle.read()), deck_dir))
+def read_entry(folder: Path, key: str, deck_dir: Path) -> Content | None:
+    """The cached content (its deck, and its questions from its parts), or None for a miss, a
+    part missing, or anything not to be trusted."""
+    return _read(folder / f"bank-{key}.json", lambda handle: _decode_bank(handle, folder, deck_dir))
+
+
+def read_part(folder: Path, key: str) -> list[Question] | None:
+    """One template's questions as `write_entry` stored them, or None."""
+    return _read(folder / f"qpart-{key}.json", _decode_part)
+
+
+def _decode_part(handle: BinaryIO) -> list[Question]:
+    data = _json(handle.read())
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise _Bad("another format")
+    return list(_from_columns(Question, data["questions"], {}, {}))
 
 
 class Damaged(Exception):
@@ -160,44 +198,54 @@ class Pack:
 _LENGTH = struct.Struct("<I")
 
 
-def read_notes(path: Path, cls: type[T]) -> tuple[list[T], Callable[[], Iterator[bytes]]] | None:
-    """A notes entry `write_notes` stored: its heads (values of `cls`), and a function that
-    streams each note's text (UTF-8) from the open file, once, a pack at a time, raising
-    Damaged if the rest is not what was written; None for a miss or anything not to be trusted."""
+def read_notes(folder: Path, key: str, cls: type[T], rows: int) -> tuple[list[T], Callable[[], Iterator[bytes]]] | None:
+    """The `rows` notes of one part as `write_notes` stored them: their heads (values of `cls`),
+    and a function that streams each note's text (UTF-8) from the file, once, a pack at a time,
+    raising Damaged if the file no longer starts as it did or the rest is not what was
+    written; None for a miss or anything not to be trusted. The file is open only while read
+    (a build reads a part per template)."""
+    path = folder / f"npart-{key}.bin"
     handle = _open(path)
     if handle is None:
         return None
     try:
-        head = _json(handle.readline())
+        with handle:
+            first, second = handle.readline(), handle.readline()
+        head = _json(first)
         if not isinstance(head, dict) or head.get("format") != _FORMAT or head.get("type") != cls.__qualname__:
             raise _Bad("another format")
-        heads = list(_from_columns(cls, _json(handle.readline()), {}, {}))
+        heads = list(_from_columns(cls, _json(second), {}, {}))
         packs = _check(head.get("packs"), list)
         for entry in packs:
             if type(entry) is not list or len(entry) != 3 or not all(type(n) is int and n >= 0 for n in entry):
                 raise _Bad("packs: expected [texts, bytes packed, bytes unpacked]")
-        if len(heads) != head.get("rows") or sum(n for n, _, _ in packs) != len(heads):
+        if not len(heads) == head.get("rows") == rows or sum(n for n, _, _ in packs) != len(heads):
             raise _Bad("rows missing")
     except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt, never fatal
-        handle.close()
         return None
+    start = hashlib.sha256(first + second).digest()
 
     def texts() -> Iterator[bytes]:
-        with handle:
+        again = _open(path)
+        if again is None:
+            raise Damaged("gone")
+        with again:
             try:
+                if hashlib.sha256(again.readline() + again.readline()).digest() != start:
+                    raise Damaged("another entry")
                 for count, packed, size in packs:
-                    data = handle.read(packed)
+                    data = again.read(packed)
                     if len(data) != packed:
                         raise Damaged("a pack cut short")
                     for text in Pack(data, count, size).texts():
                         text.decode()  # UnicodeDecodeError unless it is UTF-8: Anki takes text only
                         yield text
-                if handle.read(1):
+                if again.read(1):
                     raise Damaged("more than its packs")
             except (ValueError, OSError) as exc:  # ValueError: not UTF-8, or a closed file
                 raise Damaged(str(exc)) from None
             if os.utime in os.supports_fd:
-                os.utime(handle.fileno())  # most recently used: evicted last
+                os.utime(again.fileno())  # most recently used: evicted last
 
     return heads, texts
 
@@ -241,22 +289,28 @@ def _open(path: Path) -> BinaryIO | None:
     return None
 
 
-def write_entry(folder: Path, name: str, content: Content) -> None:
-    # every n-th question: the first 500 come from the first templates, which can be much
-    # smaller than the rest (a bank estimated small, encoded whole, then found too big)
-    sample = content.bank[:: max(1, len(content.bank) // 500)]
-    sample_size = len(json.dumps(_columns(Question, sample), default=_as_list).encode())
-    if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES // 2:
-        return  # the questions alone are too big: not worth encoding
-    for old in folder.glob("bank-*.pickle"):  # the 1.0 format is never read again
+def write_entry(folder: Path, key: str, content: Content) -> None:
+    """Store the parts made now (each one's questions), then the bank that lists them all."""
+    if not content.parts or not all(p.key for p in content.parts):
+        return
+    for old in itertools.chain.from_iterable(map(folder.glob, _RETIRED)):  # earlier formats: never read again
         old.unlink(missing_ok=True)
-    _write(folder, name, lambda: [_encode(content)])
+    start = 0
+    for part in content.parts:
+        questions = content.bank[start : start + part.count]
+        start += part.count
+        encoded = functools.partial(_encoded_part, questions)
+        if not part.cached and not _write(folder, f"qpart-{part.key}.json", encoded):
+            return  # a bank without one of its parts would never be read
+    head = {"format": _FORMAT, "templates": content.template_count, "parts": [[p.key, p.count] for p in content.parts]}
+    if _write(folder, f"bank-{key}.json", lambda: [_line(head), _encode_deck(content.deck)]):
+        trim(folder, keep=folder / f"bank-{key}.json")
 
 
-def write_notes(folder: Path, name: str, heads: Sequence[Any], packs: Sequence[Pack]) -> None:
-    """Store a build's notes (read back with `read_notes`): a head line (JSON, with each pack's
+def write_notes(folder: Path, key: str, heads: Sequence[Any], packs: Sequence[Pack]) -> None:
+    """Store one part's notes (read back with `read_notes`): a head line (JSON, with each pack's
     counts), the heads (values of a dataclass) as JSON columns on one line, then the packs as
-    they are (their texts are already compressed: nothing to encode)."""
+    they are (their texts are already compressed: nothing to encode). Call `trim` after."""
     if not heads:
         return
 
@@ -266,7 +320,7 @@ def write_notes(folder: Path, name: str, heads: Sequence[Any], packs: Sequence[P
         yield _line(_columns(type(heads[0]), heads))
         yield from (p.data for p in packs)
 
-    _write(folder, name, lines)
+    _write(folder, f"npart-{key}.bin", lines)
 
 
 def _line(value: Any) -> bytes:
@@ -277,8 +331,8 @@ class _TooBig(Exception):
     """An entry over the size limit: left unwritten."""
 
 
-def _write(folder: Path, name: str, chunks: Callable[[], Iterable[bytes]]) -> None:
-    """Write an entry from its chunks (none of it when it grows over the limit), then trim the folder."""
+def _write(folder: Path, name: str, chunks: Callable[[], Iterable[bytes]]) -> bool:
+    """Write an entry from its chunks (none of it when it grows over the limit); True when written."""
     from .errors import OutputError
     from .files import write_atomic
 
@@ -293,30 +347,60 @@ def _write(folder: Path, name: str, chunks: Callable[[], Iterable[bytes]]) -> No
 
     try:
         if not _private_folder(folder, create=True):
-            return
+            return False
         write_atomic(folder / name, writer=write)
-        _trim(folder, keep=folder / name)
     except (_TooBig, OutputError, OSError, TypeError, ValueError):
-        pass  # a cache that cannot be written only costs time
+        return False  # a cache that cannot be written only costs time
+    return True
 
 
-def _trim(folder: Path, keep: Path) -> None:
-    """Delete the least recently used entries beyond _KEEP entries of a kind or _MAX_BYTES bytes in all."""
-    entries = []
-    for kind in _KINDS:
-        found = []
-        for entry in folder.glob(kind):
+def trim(folder: Path, keep: Path | None = None) -> None:
+    """Keep the _KEEP most recently used banks and fact memos and the parts the kept banks list,
+    all within _MAX_BYTES: the least recently used go first. (A part another build has written
+    for a bank it has yet to write may go too: that build's next load makes it again.)"""
+
+    def found(pattern: str) -> list[tuple[float, int, Path]]:
+        out = []
+        for entry in folder.glob(pattern):
             try:
                 info = entry.stat()
             except OSError:
                 continue
-            found.append((entry != keep, -info.st_mtime, info.st_size, entry))
-        entries += [(*e, position >= _KEEP) for position, e in enumerate(sorted(found, key=lambda e: e[:3]))]
+            out.append((info.st_mtime, info.st_size, entry))
+        return sorted(out, key=lambda e: (e[2] != keep, -e[0]))  # `keep` first, then the newest
+
+    try:
+        banks, memos = found("bank-*.json"), found("facts-*.json")
+        parts = {e[2].name: e for prefix in _PARTS for e in found(f"{prefix}*")}
+    except OSError:
+        return
+    doomed = [e[2] for e in banks[_KEEP:] + memos[_KEEP:]]
+    units = []  # (mtime, bytes, entries): a bank with the parts it is the first to list
+    claimed: set[str] = set()
+    for mtime, size, bank in banks[:_KEEP]:
+        mine = [p for k in _part_keys(bank) for p in (f"qpart-{k}.json", f"npart-{k}.bin") if p in parts]
+        mine = [p for p in mine if p not in claimed]
+        claimed.update(mine)
+        units.append((mtime, size + sum(parts[p][1] for p in mine), [bank, *(parts[p][2] for p in mine)]))
+    units += [(m, size, [e]) for m, size, e in memos[:_KEEP]]
+    doomed += [entry for name, (_, _, entry) in parts.items() if name not in claimed]
     total = 0
-    for _, _, size, entry, surplus in sorted(entries, key=lambda e: e[:3]):
+    for _, size, entries in sorted(units, key=lambda u: (keep not in u[2], -u[0])):
         total += size
-        if surplus or total > _MAX_BYTES:
-            entry.unlink(missing_ok=True)
+        if total > _MAX_BYTES:
+            doomed += entries
+    for entry in doomed:
+        entry.unlink(missing_ok=True)
+
+
+def _part_keys(bank: Path) -> list[str]:
+    """The keys of the parts a bank lists (its first line); none if it cannot be read."""
+    try:
+        with bank.open("rb") as handle:
+            head = _json(handle.readline())
+        return [k for k, _ in head["parts"] if type(k) is str]
+    except Exception:  # noqa: BLE001 - a damaged bank lists nothing: its parts may go
+        return []
 
 
 class FactMemo:
@@ -382,7 +466,8 @@ class FactMemo:
         ]
         drugs = _columns(Drug, [d for n in names for d in self.now[n][1].drugs])
         data = {"format": _FORMAT, "files": files, "facts": columns, "drugs": drugs}
-        _write(self.folder, self.name, lambda: [json.dumps(data, default=_as_list, separators=(",", ":")).encode()])
+        if _write(self.folder, self.name, lambda: [json.dumps(data, default=_as_list, separators=(",", ":")).encode()]):
+            trim(self.folder, keep=self.folder / self.name)
 
     def _decode(self, data: Any) -> dict[str, tuple[str, Loaded]]:
         from .deckfile import Loaded
@@ -415,8 +500,7 @@ class FactMemo:
 # -- the cache's JSON: dataclasses as lists of field values, decoded by their type hints --------
 
 
-def _encode(content: Content) -> bytes:
-    deck = content.deck
+def _encode_deck(deck: Deck) -> bytes:
     root = _prefix(deck.path)
     facts = _columns(Fact, deck.facts)
     paths = (f.path for f in deck.facts)
@@ -424,14 +508,12 @@ def _encode(content: Content) -> bytes:
     record = _as_list(deck)
     record[_field_index(Deck, "path")] = ""
     record[_field_index(Deck, "facts")] = []
-    data = {
-        "format": _FORMAT,
-        "deck": record,
-        "facts": facts,
-        "templates": content.template_count,
-        "questions": _columns(Question, content.bank),
-    }
-    return json.dumps(data, default=_as_list, separators=(",", ":")).encode()
+    return json.dumps({"deck": record, "facts": facts}, default=_as_list, separators=(",", ":")).encode()
+
+
+def _encoded_part(questions: Sequence[Question]) -> list[bytes]:
+    data = {"format": _FORMAT, "questions": _columns(Question, questions)}
+    return [json.dumps(data, default=_as_list, separators=(",", ":")).encode()]
 
 
 def _prefix(deck_dir: Path) -> str:
@@ -496,9 +578,20 @@ class _Bad(ValueError):
     """A cache entry that does not fit the types it should hold."""
 
 
-def _decode(data: Any, deck_dir: Path) -> Content:
-    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+def _decode_bank(handle: BinaryIO, folder: Path, deck_dir: Path) -> Content:
+    from .generate import Part
+
+    head = _json(handle.readline())
+    if not isinstance(head, dict) or head.get("format") != _FORMAT:
         raise _Bad("another format")
+    count = head["templates"]
+    if type(count) is not int:
+        raise _Bad("templates: expected a whole number")
+    parts = []
+    for entry in _check(head["parts"], list):
+        key, size = _check(entry, list)
+        parts.append(Part(_check(key, str), _check(size, int), cached=True))
+    data = _json(handle.read())
     root = _prefix(deck_dir)
     overrides: dict[tuple[type, str], Callable[[Any], Any]] = {
         (Deck, "path"): lambda _: deck_dir,
@@ -510,10 +603,13 @@ def _decode(data: Any, deck_dir: Path) -> Content:
     deck = _decoder(Deck, decoders, overrides)(data["deck"])
     deck._by_id.update((f.id, f) for f in deck.facts)
     deck._drugs.update((d.subject, d) for d in deck.drugs)
-    count = data["templates"]
-    if type(count) is not int:
-        raise _Bad("templates: expected a whole number")
-    return Content(deck, tuple(_from_columns(Question, data["questions"], decoders, overrides)), count)
+    bank: list[Question] = []
+    for part in parts:
+        questions = read_part(folder, part.key)
+        if questions is None or len(questions) != part.count:
+            raise _Bad("a part missing")
+        bank += questions
+    return Content(deck, tuple(bank), count, parts=tuple(parts))
 
 
 def _from_columns(

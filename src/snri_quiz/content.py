@@ -62,12 +62,12 @@ def _load_content(
     folder = cache.cache_dir()
     key = cache.fingerprint(deck_dir, template_dir, seed) if folder is not None else None
     if folder is not None and key is not None:
-        hit = cache.read_entry(folder / f"bank-{key}.json", deck_dir)
+        hit = cache.read_entry(folder, key, deck_dir)
         if hit is not None:
             return dataclasses.replace(hit, key=key)
-    content = _generate(deck_dir, template_dir, seed, cache.FactMemo.of(folder, deck_dir) if folder else None, then)
+    content = _generate(deck_dir, template_dir, seed, folder, then)
     if folder is not None and key is not None:
-        cache.write_entry(folder, f"bank-{key}.json", content)
+        cache.write_entry(folder, key, content)
         return dataclasses.replace(content, key=key)
     return content
 
@@ -92,17 +92,27 @@ def _generate(
     deck_dir: Path,
     template_dir: Path,
     seed: int,
-    memo: cache.FactMemo | None = None,
+    folder: Path | None = None,
     then: Callable[[Deck, list[Question]], Any] | None = None,
 ) -> Content:
-    """Load, validate and generate; with a `memo`, fact files unchanged since it was written are not read again."""
+    """Load, validate and generate. With a cache `folder`, fact files unchanged since they were
+    last read are not read again (`cache.FactMemo`), and a template whose inputs are unchanged
+    since it last made questions is not run again (`generate.part_keys`)."""
     from .deckfile import load_deck
-    from .generate import generate_with
+    from .generate import generate_with, part_keys
     from .templates import load_templates
 
+    memo = cache.FactMemo.of(folder, deck_dir) if folder is not None else None
     loaded = load_deck(deck_dir, memo)
     if memo is not None:
         memo.save()
     loaded_templates = load_templates(template_dir, loaded)
-    bank, made = generate_with(loaded, loaded_templates, seed, then)
-    return Content(loaded, bank, len(loaded_templates), made=tuple(made))
+    inputs = cache.template_inputs(template_dir) if folder is not None else None
+    if folder is None or inputs is None:
+        made = generate_with(loaded, loaded_templates, seed, then)
+    else:
+        keys = part_keys(loaded, loaded_templates, seed, inputs)
+        made = generate_with(
+            loaded, loaded_templates, seed, then, keys=keys, known=lambda k: cache.read_part(folder, k)
+        )
+    return Content(loaded, made.bank, len(loaded_templates), made=tuple(made.made), parts=made.parts)

@@ -7,7 +7,10 @@ facts). Everything is validated on load and every problem is reported in one pas
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
+import operator
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -400,3 +403,12 @@ def facts_as_records(deck: Deck, subject: str | None = None) -> list[dict[str, A
         record["sources"] = list(f.sources)
         records.append(record)
     return records
+
+
+def fact_hash(fact: Fact) -> str:
+    """Hash of what a fact says (not where it sits in its file)."""
+    return hashlib.sha256("\x1e".join(map(repr, _said(fact))).encode()).hexdigest()[:16]
+
+
+_said = operator.attrgetter(*(f.name for f in dataclasses.fields(Fact) if f.name not in ("path", "line")))
+"""A fact's values but its place in its file."""

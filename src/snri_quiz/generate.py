@@ -8,14 +8,16 @@ module runs them under the templates' time budget and gathers what `check` repor
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidContent, Problem
-from .facts import Deck
+from .facts import Deck, fact_hash
 from .kinds import QuestionKind
-from .questions import Question, Truth, fact_questions
+from .questions import Question, Truth, drug_labels, fact_questions
 from .vignettes import vignette_questions
 
 if TYPE_CHECKING:
@@ -34,9 +36,35 @@ class Content:
     """How many templates made them."""
     key: str = ""
     """The hash of every input it was made from (`cache.fingerprint`); empty when uncached."""
-    made: tuple[Any, ...] = ()
+    made: tuple[Any, ...] = field(default=(), compare=False)
     """What the `then` given to `generate_with` made of each template's questions, in template
-    order (a fresh load only: never cached)."""
+    order, None for a template whose questions came from the cache (never cached itself)."""
+    parts: tuple[Part, ...] = field(default=(), compare=False)
+    """The bank a template at a time, in template order (empty when it was not generated here
+    or read from the cache)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One template's share of the bank."""
+
+    key: str
+    """A hash of everything its questions (and their notes) are made from (`part_keys`); empty
+    when uncached."""
+    count: int
+    """How many questions it made."""
+    cached: bool = False
+    """Its questions came from the cache (else they were made now, and are to be cached)."""
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What `generate_with` made."""
+
+    bank: tuple[Question, ...]
+    made: list[Any]
+    """What `then` made of each template's questions (None where they were `known`)."""
+    parts: tuple[Part, ...]
 
 
 def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[Question, ...]:
@@ -45,7 +73,7 @@ def generate(deck: Deck, templates: Iterable[Template], seed: int = 0) -> tuple[
     Raises InvalidContent with one problem per failing template (a render error, a budget
     exceeded, a duplicate question id), all templates tried.
     """
-    return generate_with(deck, templates, seed)[0]
+    return generate_with(deck, templates, seed).bank
 
 
 def generate_with(
@@ -53,15 +81,23 @@ def generate_with(
     templates: Iterable[Template],
     seed: int = 0,
     then: Callable[[Deck, list[Question]], Any] | None = None,
-) -> tuple[tuple[Question, ...], list[Any]]:
+    *,
+    keys: Sequence[str] = (),
+    known: Callable[[str], list[Question] | None] | None = None,
+) -> Generated:
     """`generate`, and what `then(deck, questions)` makes of each template's questions, in
     template order, made in the process that made the questions (a build's notes: on two
-    cores, the child makes the notes of its own questions and reads none of this process's)."""
+    cores, the child makes the notes of its own questions and reads none of this process's).
+
+    `keys`: each template's `part_keys`; `known(key)` gives the questions a
+    template made before from the same inputs (the cache), or None: only the others are made."""
     from . import parallel
     from .templates import render_budget
 
     templates = tuple(templates)
     truth = Truth(deck)
+    earlier = [known(k) if known is not None else None for k in keys] or [None] * len(templates)
+    todo = [i for i in range(len(templates)) if earlier[i] is None]
 
     def work(i: int, next_template: Callable[[], None]) -> _Made:
         made = _made(templates[i], deck, truth, seed, next_template)
@@ -69,20 +105,67 @@ def generate_with(
             return made
         return dataclasses.replace(made, extra=then(deck, made.questions))
 
-    if parallel.worth_sharing(len(deck.facts)):  # the largest templates first: the two cores finish together
-        order = sorted(range(len(templates)), key=lambda i: -_cost(templates[i], truth))
-        made: dict[int, _Made] = dict(zip(order, parallel.shared_map(work, order, around=render_budget), strict=True))
+    made: dict[int, _Made] = {i: _Made(qs, [], {}) for i, qs in enumerate(earlier) if qs is not None}
+    if parallel.worth_sharing(len(deck.facts)) and len(todo) > 1:  # the largest first: the cores finish together
+        order = sorted(todo, key=lambda i: -_cost(templates[i], truth))
+        made.update(zip(order, parallel.shared_map(work, order, around=render_budget), strict=True))
     else:
         with render_budget() as next_template:
-            made = {i: work(i, next_template) for i in range(len(templates))}
+            made.update((i, work(i, next_template)) for i in todo)
     out: list[Question] = []
     problems: list[Problem] = []
     seen: set[str] = set()
+    parts = []
     for i, template in enumerate(templates):
-        out += _checked(template, made[i], seen, problems)
+        mine = _checked(template, made[i], seen, problems)
+        out += mine
+        parts.append(Part(keys[i] if keys else "", len(mine), earlier[i] is not None))
     if problems:
         raise InvalidContent(problems)
-    return tuple(out), [made[i].extra for i in range(len(templates))] if then is not None else []
+    return Generated(tuple(out), [made[i].extra for i in range(len(templates))], tuple(parts))
+
+
+def part_keys(deck: Deck, templates: Sequence[Template], seed: int, inputs: str) -> list[str]:
+    """A key for each template's questions and notes: a hash of everything they are made from.
+
+    That is `inputs` (the caller's hash of snri-quiz's code and every template file), the seed,
+    the deck but its facts (manifest, attribute table, sources, drugs), each drug's own label
+    (`questions.drug_labels`, read from every fact's sources), and the facts, in deck order, of
+    the attributes the template asks about; a vignette template reasons over every fact, so
+    all of them. An edit of one fact then changes the keys of the templates that read it and
+    no other (`tests/test_cache.py` edits each attribute of a deck and compares the questions
+    made from the cache with those made afresh)."""
+    base = hashlib.sha256(
+        "\x1f".join(
+            (
+                inputs,
+                str(seed),
+                repr(dataclasses.replace(deck, path=Path(), facts=())),
+                repr(sorted(drug_labels(deck).items())),
+            )
+        ).encode()
+    ).digest()
+    hashes = {f.id: fact_hash(f) for f in deck.facts}
+    by_attribute: dict[str, list[str]] = {}
+    for fact in deck.facts:
+        by_attribute.setdefault(fact.attribute, []).append(fact.id)
+    order = {fact.id: i for i, fact in enumerate(deck.facts)}
+    every: str | None = None
+    keys = []
+    for template in templates:
+        if template.vignette is not None:
+            if every is None:
+                every = "\x1e".join(hashes[f.id] for f in deck.facts)
+            facts = every
+        else:
+            ids = [f for a in dict.fromkeys(template.attributes) for f in by_attribute.get(a, ())]
+            if len(template.attributes) > 1:
+                ids.sort(key=order.__getitem__)
+            facts = "\x1e".join(f"{f}\x1d{hashes[f]}" for f in ids)
+        digest = hashlib.sha256(base)
+        digest.update(f"\x1f{template.id}\x1f{facts}".encode())
+        keys.append(digest.hexdigest()[:40])
+    return keys
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .facts import Deck, Fact, PartialDate, SourceKind, answer_span, normalize
 from .kinds import Level, QuestionKind
@@ -21,6 +22,7 @@ from .kinds import Level, QuestionKind
 if TYPE_CHECKING:
     from .templates import Template
 
+T = TypeVar("T")
 
 _RENDERER: list[Callable[[Any, dict[str, Any]], str]] = []
 
@@ -144,6 +146,7 @@ class Truth:
         self._labels: dict[str, str] | None = None
         self._with_value: dict[str, dict[str, list[Fact]]] = {}
         self._whose: dict[tuple[str, str, tuple[str, ...]], str] = {}
+        self._once: dict[Any, Any] = {}
         self.tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
         """Tags by (template id, topic, drugs...), made once."""
         self.holders: dict[tuple[str, str], set[str]] = {}
@@ -159,6 +162,12 @@ class Truth:
         for attribute, seen in first_seen.items():
             self.values[attribute] = [seen[k] for k in sorted(seen)]
 
+    def once(self, key: Any, make: Callable[[], T]) -> T:
+        """What `make()` gives, made once for the deck: an index every template of a kind shares."""
+        if key not in self._once:
+            self._once[key] = make()
+        return typing.cast(T, self._once[key])
+
     def of(self, subject: str, attribute: str) -> list[Fact]:
         return self.facts.get((subject, attribute), [])
 
@@ -166,14 +175,7 @@ class Truth:
         """The id of the drug's own label that its facts cite most (ties: the first cited), or ''.
         Made for every drug in one pass, the first time it is asked."""
         if self._labels is None:
-            counts: dict[str, dict[str, int]] = {}
-            for fact in self.deck.facts:
-                for ref in fact.sources:
-                    source = self.deck.source(ref)
-                    if source.kind == SourceKind.LABEL and source.drug == fact.subject:
-                        mine = counts.setdefault(fact.subject, {})
-                        mine[source.id] = mine.get(source.id, 0) + 1
-            self._labels = {s: max(c, key=lambda k: c[k]) for s, c in counts.items()}
+            self._labels = drug_labels(self.deck)
         return self._labels.get(subject, "")
 
     def not_false(self, subject: str, attribute: str) -> frozenset[str]:
@@ -243,6 +245,19 @@ class Truth:
                 out |= self.holders.get((fact.attribute, normalize(form)), set())
             found = self._holding[key] = frozenset(out)
         return found
+
+
+def drug_labels(deck: Deck) -> dict[str, str]:
+    """Each drug's own label: the label source for that drug its facts cite most (ties: the first
+    cited). The one thing a question reads from the facts of attributes it does not ask about."""
+    counts: dict[str, dict[str, int]] = {}
+    for fact in deck.facts:
+        for ref in fact.sources:
+            source = deck.source(ref)
+            if source.kind == SourceKind.LABEL and source.drug == fact.subject:
+                mine = counts.setdefault(fact.subject, {})
+                mine[source.id] = mine.get(source.id, 0) + 1
+    return {s: max(c, key=lambda k: c[k]) for s, c in counts.items()}
 
 
 def seeded(question: str, salt: int = 0) -> random.Random:

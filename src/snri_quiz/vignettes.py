@@ -25,6 +25,7 @@ ids; the patient (age, sex, setting) and the option order follow the id and the 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator, Sequence
@@ -83,12 +84,10 @@ class _Skip(Exception):
     """This combination makes no question, for the reason given."""
 
 
-class _Maker:
-    def __init__(
-        self, template: Template, spec: Vignette, deck: Deck, truth: Truth, seed: int, skipped: dict[str, int]
-    ):
-        self.t, self.spec, self.deck, self.truth, self.seed, self.skipped = template, spec, deck, truth, seed, skipped
-        self._exact: dict[str, dict[str, set[str]]] = {}
+class _Names:
+    """The drug names a vignette must not give away, and how to find them in a text."""
+
+    def __init__(self, deck: Deck):
         self.named: dict[str, str] = {}
         """Every drug name, generic name, alias and brand (lowercase) -> the drug's subject."""
         for drug in deck.drugs:
@@ -98,20 +97,35 @@ class _Maker:
             if fact.attribute in deck.brand_attributes and fact.subject != deck.class_subject:
                 for name in (display(fact), *fact.aliases):
                     self.named[name.lower()] = fact.subject
-        ordered = sorted(self.named, key=len, reverse=True)
-        self.drug_words = re.compile(r"\b(" + "|".join(re.escape(n) for n in ordered) + r")\b", re.I)
+        self.ordered = sorted(self.named, key=len, reverse=True)
         # An alternation of thousands of names costs milliseconds a stem. When every name is ASCII
         # and starts with a word character, a name can match only where a word of the stem is the
         # name's first word: the names so found, in the same order, make the same matches.
-        self._order = {name: index for index, name in enumerate(ordered)}
-        self._by_first: dict[str, list[str]] | None = {}
-        for name in ordered:
+        self.order = {name: index for index, name in enumerate(self.ordered)}
+        self.by_first: dict[str, list[str]] | None = {}
+        for name in self.ordered:
             first = _WORD.match(name)
             if first is None or not name.isascii():
-                self._by_first = None
+                self.by_first = None
                 break
-            self._by_first.setdefault(first.group(), []).append(name)
-        self._few_words: dict[tuple[str, ...], re.Pattern[str]] = {}
+            self.by_first.setdefault(first.group(), []).append(name)
+        self.few_words: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+    @functools.cached_property
+    def drug_words(self) -> re.Pattern[str]:
+        """Every name, the longest first (compiled only when some name is not plain ASCII)."""
+        return re.compile(r"\b(" + "|".join(re.escape(n) for n in self.ordered) + r")\b", re.I)
+
+
+class _Maker:
+    def __init__(
+        self, template: Template, spec: Vignette, deck: Deck, truth: Truth, seed: int, skipped: dict[str, int]
+    ):
+        self.t, self.spec, self.deck, self.truth, self.seed, self.skipped = template, spec, deck, truth, seed, skipped
+        self._exact: dict[str, dict[str, set[str]]] = {}
+        names = truth.once(_Names, lambda: _Names(deck))  # the same for every template: made once
+        self.named, self._order, self._by_first = names.named, names.order, names.by_first
+        self._few_words, self._names = names.few_words, names
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -250,7 +264,7 @@ class _Maker:
         """`drug_words.findall(prompt)`, with only the names whose first word the stem has."""
         by_first = self._by_first
         if by_first is None or not prompt.isascii():
-            return self.drug_words.findall(prompt)
+            return self._names.drug_words.findall(prompt)
         words = by_first.keys() & set(_WORD.findall(prompt.lower()))
         if not words:
             return []
