@@ -482,3 +482,71 @@ def test_a_notes_entry_with_text_that_is_not_utf8_is_made_again(
     notes.write_bytes(json.dumps(meta).encode() + b"\n" + heads + b"\n" + zlib.compress(bytes(body), 1))
     assert _build_bytes(load_content(tiny, TINY_TEMPLATES), tmp_path / "b") == first
     assert notes.read_bytes() == good  # found while streaming, made again and cached again
+
+
+_READ: set[tuple[str, str]] = set()
+"""(attribute, field) of every fact field read while `_Watched` records."""
+
+
+class _Watched:
+    """Makes a deck's facts record every field read (but the attribute, which any scan reads),
+    with the fact's attribute."""
+
+    @staticmethod
+    def deck(deck):  # type: ignore[no-untyped-def]
+        import dataclasses
+
+        from snri_quiz.facts import Fact
+
+        class Watched(Fact):
+            __hash__ = Fact.__hash__
+
+            def __getattribute__(self, name: str) -> Any:
+                if name != "attribute" and not name.startswith("__"):
+                    _READ.add((object.__getattribute__(self, "attribute"), name))
+                return object.__getattribute__(self, name)
+
+        fields = [f.name for f in dataclasses.fields(Fact)]
+        facts = tuple(Watched(**{name: getattr(fact, name) for name in fields}) for fact in deck.facts)
+        watched = dataclasses.replace(deck, facts=facts)
+        watched._by_id.update((f.id, f) for f in facts)
+        watched._drugs.update(deck._drugs)
+        _READ.clear()
+        return watched
+
+
+def test_each_template_reads_only_the_facts_its_key_covers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`generate.part_keys` covers, besides the deck's other parts, the facts of the attributes
+    `generate.reads` names, and the names in those `generate.reads_names` names: a template
+    (and the notes of its questions) must read no other fact, and no other field of those.
+    Every bundled template is run over the SNRI deck with facts that record what is read."""
+    from snri_quiz import anki
+    from snri_quiz.content import bundled_deck, bundled_templates
+    from snri_quiz.deckfile import load_deck
+    from snri_quiz.generate import NAME_FIELDS, generate_with, reads, reads_names
+    from snri_quiz.questions import Truth, drug_labels
+    from snri_quiz.templates import load_templates
+
+    plain = load_deck(bundled_deck())
+    labels = drug_labels(plain)  # each drug's own label, read from every fact: in the key's base
+    monkeypatch.setattr(Truth, "label", lambda self, subject: labels.get(subject, ""))
+    indexed = Truth.__init__
+
+    def index_then_watch(self: Truth, deck: Any) -> None:  # indexing reads every fact: not a use of it
+        indexed(self, deck)
+        _READ.clear()
+
+    monkeypatch.setattr(Truth, "__init__", index_then_watch)
+    deck = _Watched.deck(plain)
+    templates = load_templates(bundled_templates(), deck)
+    names_read = 0
+    for template in templates:
+        _READ.clear()
+        made = generate_with(deck, [template], 0, then=anki.make_notes)
+        assert made.bank and made.made[0][0]
+        whole, names = set(reads(template, deck)), set(reads_names(template, deck))
+        beyond = {(a, name) for a, name in _READ if a not in whole}
+        assert beyond <= {(a, name) for a in names for name in (*NAME_FIELDS, "text")}, f"{template.id}: {beyond}"
+        assert {a for a, _ in _READ} & whole
+        names_read += bool(beyond)
+    assert len(templates) > 40 and names_read >= 10  # every vignette template reads the brand names

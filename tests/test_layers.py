@@ -16,6 +16,7 @@ LAYERS = {
     "text": 0,
     "files": 0,
     "memory": 0,
+    "jsontext": 0,
     "parallel": 0,
     "yamlio": 1,
     "facts": 1,

@@ -40,6 +40,7 @@ from .errors import OutputError, UsageError
 from .facts import Deck, PartialDate, fact_hash
 from .files import scratch_file, staged, write_atomic
 from .generate import Content
+from .jsontext import indented
 from .kinds import QuestionKind
 from .memory import paused_gc
 from .questions import BLANK, Question, lettered_answer
@@ -915,7 +916,7 @@ def _build(
             try:
                 if changes:
                     changelog = files.add(deck.path / CHANGELOG_NAME, _changelog_text(deck, changes, now))
-                files.add(lock_path, json.dumps(lock, indent=1, sort_keys=True) + "\n")
+                files.add(lock_path, indented(lock) + "\n")  # json.dumps(lock, indent=1, sort_keys=True)
             except OutputError as exc:
                 changelog = None
                 warnings.append(f"{exc}; modification times will not persist between builds")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidContent, Problem
-from .facts import Deck, fact_hash
+from .facts import Deck, Fact, fact_hash
 from .kinds import QuestionKind
 from .questions import Question, Truth, drug_labels, fact_questions
 from .vignettes import vignette_questions
@@ -125,16 +125,41 @@ def generate_with(
     return Generated(tuple(out), [made[i].extra for i in range(len(templates))], tuple(parts))
 
 
+def reads(template: Template, deck: Deck) -> tuple[str, ...]:
+    """The attributes whose facts a template's questions (and their notes) are made from: those
+    it asks about; for a vignette, also its clues' (and the attributes their rationales look
+    in, `see`) and the condition's."""
+    spec = template.vignette
+    if spec is None:
+        return tuple(dict.fromkeys(template.attributes))
+    clues = [a for clue in (*spec.clues, *spec.extra) for a in (*clue.attributes, *clue.see)]
+    condition = [spec.condition] if spec.condition else []
+    return tuple(dict.fromkeys([*template.attributes, *clues, *condition]))
+
+
+NAME_FIELDS = ("subject", "value", "aliases")
+"""What a vignette reads of a brand fact it does not otherwise read: the names a stem must not
+show (`vignettes._Names`)."""
+
+
+def reads_names(template: Template, deck: Deck) -> tuple[str, ...]:
+    """The brand attributes whose facts a vignette template reads only for their NAME_FIELDS."""
+    if template.vignette is None:
+        return ()
+    return tuple(a for a in deck.brand_attributes if a not in reads(template, deck))
+
+
 def part_keys(deck: Deck, templates: Sequence[Template], seed: int, inputs: str) -> list[str]:
     """A key for each template's questions and notes: a hash of everything they are made from.
 
     That is `inputs` (the caller's hash of snri-quiz's code and every template file), the seed,
     the deck but its facts (manifest, attribute table, sources, drugs), each drug's own label
-    (`questions.drug_labels`, read from every fact's sources), and the facts, in deck order, of
-    the attributes the template asks about; a vignette template reasons over every fact, so
-    all of them. An edit of one fact then changes the keys of the templates that read it and
-    no other (`tests/test_cache.py` edits each attribute of a deck and compares the questions
-    made from the cache with those made afresh)."""
+    (`questions.drug_labels`, read from every fact's sources), the facts, in deck order, of
+    the attributes the template reads (`reads`), and the names in the brand facts a vignette
+    reads for them alone (`reads_names`). An edit of one fact then changes the keys of the
+    templates that read it and no other (`tests/test_cache.py` checks that each template reads
+    no other fact, and edits each attribute of a deck and compares the questions made from
+    the cache with those made afresh)."""
     base = hashlib.sha256(
         "\x1f".join(
             (
@@ -146,24 +171,23 @@ def part_keys(deck: Deck, templates: Sequence[Template], seed: int, inputs: str)
         ).encode()
     ).digest()
     hashes = {f.id: fact_hash(f) for f in deck.facts}
-    by_attribute: dict[str, list[str]] = {}
+    by_attribute: dict[str, list[Fact]] = {}
     for fact in deck.facts:
-        by_attribute.setdefault(fact.attribute, []).append(fact.id)
+        by_attribute.setdefault(fact.attribute, []).append(fact)
     order = {fact.id: i for i, fact in enumerate(deck.facts)}
-    every: str | None = None
+
+    def in_order(attributes: Sequence[str]) -> list[Fact]:
+        facts = [f for a in attributes for f in by_attribute.get(a, ())]
+        if len(attributes) > 1:
+            facts.sort(key=lambda f: order[f.id])
+        return facts
+
     keys = []
     for template in templates:
-        if template.vignette is not None:
-            if every is None:
-                every = "\x1e".join(hashes[f.id] for f in deck.facts)
-            facts = every
-        else:
-            ids = [f for a in dict.fromkeys(template.attributes) for f in by_attribute.get(a, ())]
-            if len(template.attributes) > 1:
-                ids.sort(key=order.__getitem__)
-            facts = "\x1e".join(f"{f}\x1d{hashes[f]}" for f in ids)
+        facts = "\x1e".join(f"{f.id}\x1d{hashes[f.id]}" for f in in_order(reads(template, deck)))
+        names = "\x1e".join(repr([getattr(f, n) for n in NAME_FIELDS]) for f in in_order(reads_names(template, deck)))
         digest = hashlib.sha256(base)
-        digest.update(f"\x1f{template.id}\x1f{facts}".encode())
+        digest.update(f"\x1f{template.id}\x1f{facts}\x1f{names}".encode())
         keys.append(digest.hexdigest()[:40])
     return keys
 
