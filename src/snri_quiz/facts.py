@@ -343,6 +343,10 @@ class Deck:
     """Text attributes whose values are brand names (the grader tells a brand from its generic)."""
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False, compare=False)
     _drugs: dict[str, Drug] = field(default_factory=dict, repr=False, compare=False)
+    _displays: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _briefs: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """A citation's display and brief text by reference, made once (a large bank cites the same
+    few thousand references a million times)."""
 
     def fact(self, fact_id: str) -> Fact:
         return self._by_id[fact_id]
@@ -361,7 +365,10 @@ class Deck:
 
     def display(self, ref: str) -> str:
         """A citation as a learner reads it: title, section and where it lives."""
-        return self.source(ref).display(split_ref(ref)[1])
+        found = self._displays.get(ref)
+        if found is None:
+            found = self._displays[ref] = self.source(ref).display(split_ref(ref)[1])
+        return found
 
     def citation(self, ref: str) -> str:
         """A citation with its address, for plain-text outputs."""
@@ -369,7 +376,10 @@ class Deck:
 
     def brief(self, ref: str) -> str:
         """A citation in brackets' size: `Savella label, 1`."""
-        return self.source(ref).brief(split_ref(ref)[1])
+        found = self._briefs.get(ref)
+        if found is None:
+            found = self._briefs[ref] = self.source(ref).brief(split_ref(ref)[1])
+        return found
 
 
 def answer_span(text: str, answer: str) -> tuple[int, int] | None:
