@@ -55,7 +55,7 @@ def _entries(folder: Path) -> list[Path]:
 
 def _listed(bank: Path) -> list[tuple[str, int]]:
     """The parts a bank lists: (key, questions)."""
-    return [(k, n) for k, n in json.loads(bank.read_bytes().partition(b"\n")[0])["parts"]]
+    return [(k, n) for k, n, _ in json.loads(bank.read_bytes().partition(b"\n")[0])["parts"]]
 
 
 def _first_part(folder: Path) -> Path:
@@ -123,6 +123,20 @@ def test_a_damaged_part_is_made_again_and_rewritten(cache: Path) -> None:
     part.unlink()
     assert load_content(TINY, TINY_TEMPLATES) == good
     assert part.read_bytes() == written
+
+
+def test_a_part_under_another_templates_key_is_not_used(cache: Path) -> None:
+    good = load_content(TINY, TINY_TEMPLATES)
+    (bank,) = _entries(cache)
+    (first, n), (second, m) = [(k, n) for k, n in _listed(bank) if n][:2]
+    (cache / f"qpart-{second}.json").write_bytes((cache / f"qpart-{first}.json").read_bytes())
+    assert load_content(TINY, TINY_TEMPLATES) == good  # through the bank
+    bank.unlink()
+    (cache / f"qpart-{second}.json").write_bytes((cache / f"qpart-{first}.json").read_bytes())
+    assert load_content(TINY, TINY_TEMPLATES) == good  # through the parts' keys
+    assert json.loads((cache / f"qpart-{second}.json").read_bytes()) != json.loads(
+        (cache / f"qpart-{first}.json").read_bytes()
+    )
 
 
 def test_wrong_types_in_an_entry_are_ignored(cache: Path) -> None:

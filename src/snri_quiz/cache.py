@@ -302,7 +302,11 @@ def write_entry(folder: Path, key: str, content: Content) -> None:
         encoded = functools.partial(_encoded_part, questions)
         if not part.cached and not _write(folder, f"qpart-{part.key}.json", encoded):
             return  # a bank without one of its parts would never be read
-    head = {"format": _FORMAT, "templates": content.template_count, "parts": [[p.key, p.count] for p in content.parts]}
+    head = {
+        "format": _FORMAT,
+        "templates": content.template_count,
+        "parts": [[p.key, p.count, p.template] for p in content.parts],
+    }
     if _write(folder, f"bank-{key}.json", lambda: [_line(head), _encode_deck(content.deck)]):
         trim(folder, keep=folder / f"bank-{key}.json")
 
@@ -398,7 +402,7 @@ def _part_keys(bank: Path) -> list[str]:
     try:
         with bank.open("rb") as handle:
             head = _json(handle.readline())
-        return [k for k, _ in head["parts"] if type(k) is str]
+        return [entry[0] for entry in head["parts"] if type(entry) is list and entry and type(entry[0]) is str]
     except Exception:  # noqa: BLE001 - a damaged bank lists nothing: its parts may go
         return []
 
@@ -589,8 +593,8 @@ def _decode_bank(handle: BinaryIO, folder: Path, deck_dir: Path) -> Content:
         raise _Bad("templates: expected a whole number")
     parts = []
     for entry in _check(head["parts"], list):
-        key, size = _check(entry, list)
-        parts.append(Part(_check(key, str), _check(size, int), cached=True))
+        key, size, template = _check(entry, list)
+        parts.append(Part(_check(key, str), _check(size, int), _check(template, str), cached=True))
     data = _json(handle.read())
     root = _prefix(deck_dir)
     overrides: dict[tuple[type, str], Callable[[Any], Any]] = {
@@ -606,7 +610,7 @@ def _decode_bank(handle: BinaryIO, folder: Path, deck_dir: Path) -> Content:
     bank: list[Question] = []
     for part in parts:
         questions = read_part(folder, part.key)
-        if questions is None or len(questions) != part.count:
+        if questions is None or len(questions) != part.count or any(q.template != part.template for q in questions):
             raise _Bad("a part missing")
         bank += questions
     return Content(deck, tuple(bank), count, parts=tuple(parts))

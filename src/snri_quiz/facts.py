@@ -415,8 +415,10 @@ def facts_as_records(deck: Deck, subject: str | None = None) -> list[dict[str, A
     return records
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def fact_hash(fact: Fact) -> str:
-    """Hash of what a fact says (not where it sits in its file)."""
+    """Hash of what a fact says (not where it sits in its file); once per fact (the cache's
+    keys and the lock file both ask)."""
     return hashlib.sha256("\x1e".join(map(repr, _said(fact))).encode()).hexdigest()[:16]
 
 

@@ -53,6 +53,8 @@ class Part:
     when uncached."""
     count: int
     """How many questions it made."""
+    template: str
+    """The template's id."""
     cached: bool = False
     """Its questions came from the cache (else they were made now, and are to be cached)."""
 
@@ -95,9 +97,14 @@ def generate_with(
     from .templates import render_budget
 
     templates = tuple(templates)
-    truth = Truth(deck)
     earlier = [known(k) if known is not None else None for k in keys] or [None] * len(templates)
+    for i, questions in enumerate(earlier):
+        if questions is not None and any(q.template != templates[i].id for q in questions):
+            earlier[i] = None  # another template's part under this one's key: never used
     todo = [i for i in range(len(templates)) if earlier[i] is None]
+    if not todo:  # every template's part is known: no index of the facts is needed
+        return _gathered(templates, keys, earlier, {i: _Made(qs or [], [], {}) for i, qs in enumerate(earlier)})
+    truth = Truth(deck)
 
     def work(i: int, next_template: Callable[[], None]) -> _Made:
         made = _made(templates[i], deck, truth, seed, next_template)
@@ -112,6 +119,16 @@ def generate_with(
     else:
         with render_budget() as next_template:
             made.update((i, work(i, next_template)) for i in todo)
+    return _gathered(templates, keys, earlier, made)
+
+
+def _gathered(
+    templates: Sequence[Template],
+    keys: Sequence[str],
+    earlier: Sequence[list[Question] | None],
+    made: dict[int, _Made],
+) -> Generated:
+    """Every template's questions in template order (InvalidContent with every problem)."""
     out: list[Question] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -119,7 +136,7 @@ def generate_with(
     for i, template in enumerate(templates):
         mine = _checked(template, made[i], seen, problems)
         out += mine
-        parts.append(Part(keys[i] if keys else "", len(mine), earlier[i] is not None))
+        parts.append(Part(keys[i] if keys else "", len(mine), template.id, earlier[i] is not None))
     if problems:
         raise InvalidContent(problems)
     return Generated(tuple(out), [made[i].extra for i in range(len(templates))], tuple(parts))
