@@ -564,3 +564,22 @@ def test_each_template_reads_only_the_facts_its_key_covers(monkeypatch: pytest.M
         assert {a for a, _ in _READ} & whole
         names_read += bool(beyond)
     assert len(templates) > 40 and names_read >= 10  # every vignette template reads the brand names
+
+
+def test_build_writes_its_caches_beside_the_package_before_it_ends(tmp_path: Path, tiny: Path) -> None:
+    """`build` hands the cache writes to a second core while it writes the package, and waits
+    for them: when the command returns, the bank, its parts and their notes are all there."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "cache"
+    env = {**os.environ, "SNRI_QUIZ_CACHE": str(folder), "SOURCE_DATE_EPOCH": "1700000000"}
+    command = [sys.executable, "-m", "snri_quiz", "build", "--deck", str(tiny), "--templates", str(TINY_TEMPLATES)]
+    first = subprocess.run([*command, "-o", str(tmp_path / "a")], env=env, capture_output=True, check=True)
+    (bank,) = _entries(folder)
+    _consistent(folder)
+    assert list(folder.glob("facts-*.json")), sorted(p.name for p in folder.iterdir())
+    assert {p.name for p in folder.glob("npart-*.bin")} == {f"npart-{k}.bin" for k, n in _listed(bank) if n}
+    again = subprocess.run([*command, "-o", str(tmp_path / "b")], env=env, capture_output=True, check=True)
+    assert again.stderr == first.stderr and not list(folder.glob(".*"))  # no scratch file left
+    assert (tmp_path / "a" / "Tiny.apkg").read_bytes() == (tmp_path / "b" / "Tiny.apkg").read_bytes()

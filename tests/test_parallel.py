@@ -156,3 +156,48 @@ def test_a_child_killed_while_taking_a_task_never_blocks_this_process(monkeypatc
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _mark(path: Path, text: str = "") -> None:
+    path.write_text(f"{os.getpid()} {text}", encoding="utf-8")
+
+
+def test_jobs_put_off_run_in_order_in_a_child_and_are_waited_for(tmp_path: Path) -> None:
+    with parallel.beside() as later:
+        later.add(lambda: _mark(tmp_path / "one"))
+        later.add(lambda: 1 / 0)  # a failing job is skipped; the next still runs
+        later.add(lambda: _mark(tmp_path / "two", (tmp_path / "one").read_text(encoding="utf-8")))
+        later.start()
+        later.add(lambda: _mark(tmp_path / "after"))  # after start: at once, here
+        assert (tmp_path / "after").read_text(encoding="utf-8") == f"{os.getpid()} "
+    child, _, first = (tmp_path / "two").read_text(encoding="utf-8").partition(" ")
+    assert int(child) != os.getpid() and first == f"{child} "  # both in the child, in order
+
+
+def test_jobs_run_here_without_a_second_core_and_always_before_the_block_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with parallel.beside() as later:
+        later.add(lambda: _mark(tmp_path / "never-started"))
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
+    with parallel.beside() as later:
+        later.add(lambda: _mark(tmp_path / "one-core"))
+        later.start()
+    assert (tmp_path / "never-started").exists()  # started when the block ends, and waited for
+    assert (tmp_path / "one-core").read_text(encoding="utf-8") == f"{os.getpid()} "
+
+
+def test_a_failed_block_drops_jobs_not_started_and_stops_a_child(tmp_path: Path) -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError), parallel.beside() as later:
+        later.add(lambda: (time.sleep(30), _mark(tmp_path / "slow")))
+        later.start()
+        later.add(lambda: None)
+        raise RuntimeError("the build failed")
+    assert time.monotonic() - started < 10 and not (tmp_path / "slow").exists()
+    with pytest.raises(RuntimeError), parallel.beside() as later:
+        later.add(lambda: _mark(tmp_path / "dropped"))
+        raise RuntimeError("before start")
+    assert not (tmp_path / "dropped").exists()

@@ -988,21 +988,17 @@ def _notes(content: Content, questions: Sequence[Question], *, fresh: bool = Fal
     else:
         every, streams = [], []
         start = 0
-        wrote = False
         for part, mine in zip(parts, made, strict=True):
             found = None if mine is not None or fresh else cache.read_notes(folder, part.key, NoteHead, part.count)
             if found is None:
                 heads, packs = (
                     mine if mine is not None else make_notes(content.deck, content.bank[start : start + part.count])
                 )
-                cache.write_notes(folder, part.key, heads, packs)
-                wrote = True
+                cache.write_notes(folder, part.key, heads, packs)  # trimmed when the next bank is written
                 found = heads, functools.partial(_unpacked, packs)
             every += found[0]
             streams.append(found[1])
             start += part.count
-        if wrote:
-            cache.trim(folder)
 
     def texts() -> Iterator[bytes]:
         return itertools.chain.from_iterable(stream() for stream in streams)

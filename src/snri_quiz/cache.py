@@ -122,7 +122,7 @@ def _private_folder(folder: Path, create: bool) -> bool:
     (made so when it is the user's own); created with mode 0700 when `create`."""
     try:
         if create and not folder.exists():
-            folder.mkdir(parents=True, mode=0o700)
+            folder.mkdir(parents=True, mode=0o700, exist_ok=True)  # another process may make it meanwhile
         info = os.stat(folder)
         if not stat.S_ISDIR(info.st_mode) or not _mine(info):
             return False
@@ -297,10 +297,11 @@ def write_entry(folder: Path, key: str, content: Content) -> None:
         old.unlink(missing_ok=True)
     start = 0
     for part in content.parts:
-        questions = content.bank[start : start + part.count]
         start += part.count
-        encoded = functools.partial(_encoded_part, questions)
-        if not part.cached and not _write(folder, f"qpart-{part.key}.json", encoded):
+        if part.cached:  # not even sliced: a child writing the cache would copy every page it touches
+            continue
+        encoded = functools.partial(_encoded_part, content.bank[start - part.count : start])
+        if not _write(folder, f"qpart-{part.key}.json", encoded):
             return  # a bank without one of its parts would never be read
     head = {
         "format": _FORMAT,
@@ -308,13 +309,14 @@ def write_entry(folder: Path, key: str, content: Content) -> None:
         "parts": [[p.key, p.count, p.template] for p in content.parts],
     }
     if _write(folder, f"bank-{key}.json", lambda: [_line(head), _encode_deck(content.deck)]):
-        trim(folder, keep=folder / f"bank-{key}.json")
+        _trim(folder, keep=folder / f"bank-{key}.json")
 
 
 def write_notes(folder: Path, key: str, heads: Sequence[Any], packs: Sequence[Pack]) -> None:
     """Store one part's notes (read back with `read_notes`): a head line (JSON, with each pack's
     counts), the heads (values of a dataclass) as JSON columns on one line, then the packs as
-    they are (their texts are already compressed: nothing to encode). Call `trim` after."""
+    they are (their texts are already compressed: nothing to encode). The next bank written
+    trims the folder."""
     if not heads:
         return
 
@@ -358,7 +360,7 @@ def _write(folder: Path, name: str, chunks: Callable[[], Iterable[bytes]]) -> bo
     return True
 
 
-def trim(folder: Path, keep: Path | None = None) -> None:
+def _trim(folder: Path, keep: Path | None = None) -> None:
     """Keep the _KEEP most recently used banks and fact memos and the parts the kept banks list,
     all within _MAX_BYTES: the least recently used go first. (A part another build has written
     for a bank it has yet to write may go too: that build's next load makes it again.)"""
@@ -470,8 +472,8 @@ class FactMemo:
         ]
         drugs = _columns(Drug, [d for n in names for d in self.now[n][1].drugs])
         data = {"format": _FORMAT, "files": files, "facts": columns, "drugs": drugs}
-        if _write(self.folder, self.name, lambda: [json.dumps(data, default=_as_list, separators=(",", ":")).encode()]):
-            trim(self.folder, keep=self.folder / self.name)
+        # trimmed when the bank is written (a trim now could take the parts of the bank to come)
+        _write(self.folder, self.name, lambda: [json.dumps(data, default=_as_list, separators=(",", ":")).encode()])
 
     def _decode(self, data: Any) -> dict[str, tuple[str, Loaded]]:
         from .deckfile import Loaded

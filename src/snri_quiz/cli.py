@@ -405,6 +405,7 @@ def build(deck: Path | None, templates: Path | None, out_dir: Path, selection: S
     from .anki import build_package, make_notes
     from .content import load_content
     from .files import STDOUT, output_folder
+    from .parallel import beside
 
     stream = sys.stdout.buffer if str(out_dir) == STDOUT else None
     to_stdout = stream is not None
@@ -412,8 +413,11 @@ def build(deck: Path | None, templates: Path | None, out_dir: Path, selection: S
         raise UsageError("-o - would print the .apkg package to the terminal; redirect it to a file")
     if stream is None:
         output_folder(Path(out_dir))  # a bad -o fails before the work, not after
-    content = load_content(deck, templates, then=make_notes)  # a fresh load makes the notes beside the questions
-    result = build_package(content, None if to_stdout else Path(out_dir), selection=selection, stream=stream)
+    with beside() as later:
+        # a fresh load makes the notes beside the questions; its cache is written beside the package
+        content = load_content(deck, templates, then=make_notes, later=later.add)
+        later.start()
+        result = build_package(content, None if to_stdout else Path(out_dir), selection=selection, stream=stream)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     where = "standard output" if to_stdout else str(result.path)

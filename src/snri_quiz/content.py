@@ -8,6 +8,7 @@ surveys without keeping questions or touching the cache.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,21 +42,29 @@ def load_content(
     seed: int = 0,
     *,
     then: Callable[[Deck, list[Question]], Any] | None = None,
+    later: Callable[[Callable[[], object]], None] | None = None,
 ) -> Content:
     """Load and validate everything (or reuse the cached result); raise InvalidContent with every problem.
 
     `then`: when the questions are made (not read from the cache), what it makes of each
     template's questions, made beside them (`generate.generate_with`), is `Content.made`.
+    `later`: given the cache writes instead of running them (`parallel.Beside.add`: `build`
+    writes them on the second core while it writes the package).
     """
     with paused_gc():
-        return _load_content(deck, templates, seed, then)
+        return _load_content(deck, templates, seed, then, later or _now)
+
+
+def _now(job: Callable[[], object]) -> None:
+    job()
 
 
 def _load_content(
     deck: Path | str | None,
     templates: Path | str | None,
     seed: int,
-    then: Callable[[Deck, list[Question]], Any] | None = None,
+    then: Callable[[Deck, list[Question]], Any] | None,
+    later: Callable[[Callable[[], object]], None],
 ) -> Content:
     deck_dir = Path(deck) if deck is not None else bundled_deck()
     template_dir = Path(templates) if templates is not None else bundled_templates()
@@ -65,9 +74,9 @@ def _load_content(
         hit = cache.read_entry(folder, key, deck_dir)
         if hit is not None:
             return dataclasses.replace(hit, key=key)
-    content = _generate(deck_dir, template_dir, seed, folder, then)
+    content = _generate(deck_dir, template_dir, seed, folder, then, later)
     if folder is not None and key is not None:
-        cache.write_entry(folder, key, content)
+        later(functools.partial(cache.write_entry, folder, key, content))
         return dataclasses.replace(content, key=key)
     return content
 
@@ -94,6 +103,7 @@ def _generate(
     seed: int,
     folder: Path | None = None,
     then: Callable[[Deck, list[Question]], Any] | None = None,
+    later: Callable[[Callable[[], object]], None] = _now,
 ) -> Content:
     """Load, validate and generate. With a cache `folder`, fact files unchanged since they were
     last read are not read again (`cache.FactMemo`), and a template whose inputs are unchanged
@@ -105,7 +115,7 @@ def _generate(
     memo = cache.FactMemo.of(folder, deck_dir) if folder is not None else None
     loaded = load_deck(deck_dir, memo)
     if memo is not None:
-        memo.save()
+        later(memo.save)
     loaded_templates = load_templates(template_dir, loaded)
     inputs = cache.template_inputs(template_dir) if folder is not None else None
     if folder is None or inputs is None:

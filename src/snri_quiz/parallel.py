@@ -17,7 +17,7 @@ import signal
 import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, Any, TypeVar
 
 T = TypeVar("T")
@@ -106,11 +106,7 @@ def shared_map(
             finished = True
         finally:
             if not finished:  # this process failed or was interrupted: the child's work is not wanted
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                os.waitpid(pid, 0)
+                _stop(pid)
         spool.seek(0)
         for i, result in _frames(spool):
             results[i] = result
@@ -136,3 +132,74 @@ def _frames(spool: IO[bytes]) -> Iterator[Any]:
         if len(frame) < size:
             return
         yield pickle.loads(frame)
+
+
+class Beside:
+    """Jobs put off (`add`) and run, in order, beside this process's own work: `start` hands the
+    ones added so far to a forked child on the second core (without one, or without fork, it
+    runs them here), and jobs added after it run at once. For writes that only save time later
+    (the caches): a job that fails is skipped, nothing waits on it but `beside`'s end."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Callable[[], object]] = []
+        self.started = False
+        self.child = 0
+
+    def add(self, job: Callable[[], object]) -> None:
+        if self.started:
+            _run([job])
+        else:
+            self.jobs.append(job)
+
+    def start(self) -> None:
+        jobs, self.jobs, self.started = self.jobs, [], True
+        if not jobs:
+            return
+        if cores() < 2 or not hasattr(os, "fork"):
+            _run(jobs)
+            return
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()  # else the child could print what this process had buffered
+        pid = os.fork()
+        if pid == 0:  # the child: run the jobs, leave without running any exit handler
+            import gc
+
+            gc.disable()  # a collection would touch, and so copy, every page this process holds
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                _run(jobs)
+            finally:
+                os._exit(0)
+        self.child = pid
+
+
+def _run(jobs: Sequence[Callable[[], object]]) -> None:
+    for job in jobs:
+        try:
+            job()
+        except Exception:  # noqa: BLE001, S112 - a job only saves time later: the next one still runs
+            continue
+
+
+@contextmanager
+def beside() -> Iterator[Beside]:
+    """A `Beside` whose jobs are all done, or in a child waited for, when the block ends well;
+    when it fails or is interrupted, jobs not started are dropped and a child is stopped."""
+    later = Beside()
+    try:
+        yield later
+    except BaseException:
+        if later.child:
+            _stop(later.child)
+        raise
+    later.start()
+    if later.child:
+        os.waitpid(later.child, 0)
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
