@@ -187,15 +187,19 @@ def test_jobs_run_here_without_a_second_core_and_always_before_the_block_ends(
     assert (tmp_path / "one-core").read_text(encoding="utf-8") == f"{os.getpid()} "
 
 
-def test_a_failed_block_drops_jobs_not_started_and_stops_a_child(tmp_path: Path) -> None:
+def test_a_failed_block_drops_jobs_not_started_and_an_interrupted_one_stops_its_child(tmp_path: Path) -> None:
     import time
 
-    started = time.monotonic()
     with pytest.raises(RuntimeError), parallel.beside() as later:
+        later.add(lambda: (time.sleep(0.3), _mark(tmp_path / "written")))
+        later.start()
+        raise RuntimeError("the build failed")
+    assert (tmp_path / "written").exists()  # a failure waits for the child: its writes are good
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), parallel.beside() as later:
         later.add(lambda: (time.sleep(30), _mark(tmp_path / "slow")))
         later.start()
-        later.add(lambda: None)
-        raise RuntimeError("the build failed")
+        raise KeyboardInterrupt
     assert time.monotonic() - started < 10 and not (tmp_path / "slow").exists()
     with pytest.raises(RuntimeError), parallel.beside() as later:
         later.add(lambda: _mark(tmp_path / "dropped"))

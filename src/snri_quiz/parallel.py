@@ -183,11 +183,16 @@ def _run(jobs: Sequence[Callable[[], object]]) -> None:
 
 @contextmanager
 def beside() -> Iterator[Beside]:
-    """A `Beside` whose jobs are all done, or in a child waited for, when the block ends well;
-    when it fails or is interrupted, jobs not started are dropped and a child is stopped."""
+    """A `Beside` whose jobs are all done, or in a child waited for, when the block ends. When
+    the block fails, jobs not started are dropped and a child is waited for (its writes stay
+    good); when it is interrupted (Ctrl-C, exit), a child is stopped."""
     later = Beside()
     try:
         yield later
+    except Exception:
+        if later.child:
+            os.waitpid(later.child, 0)
+        raise
     except BaseException:
         if later.child:
             _stop(later.child)
