@@ -434,16 +434,26 @@ def _sources_html(deck: Deck, refs: Iterable[str]) -> str:
 def _options_html(q: Question, marked: bool, reasons: Sequence[str] = ()) -> str:
     """The options; on the back each is marked right (check) or wrong (cross), with its
     one-line reason when the question has one (`reasons`, in option order)."""
+    if not marked:
+        return '<ol class="options">' + "".join(map(_plain_option, q.options)) + "</ol>"
     items = []
     for index, option in enumerate(q.options):
-        if not marked:
-            items.append(f"<li>{_e(option)}</li>")
-            continue
-        right = index == q.answer_index
-        mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
         why_html = _why_html(option, reasons[index]) if index < len(reasons) and reasons[index] else ""
-        items.append(f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}{why_html}</li>')
+        items.append(_marked_option(option, index == q.answer_index) + why_html + "</li>")
     return '<ol class="options">' + "".join(items) + "</ol>"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _plain_option(option: str) -> str:
+    """An option on a card's front (values and drug names recur across thousands of questions)."""
+    return f"<li>{_e(option)}</li>"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _marked_option(option: str, right: bool) -> str:
+    """An option on a card's back, marked right (check) or wrong (cross), its item left open."""
+    mark = '<span class="mark">\u2713</span>' if right else '<span class="mark">\u2717</span>'
+    return f'<li class="{"right" if right else "wrong"}">{mark}{_e(option)}'
 
 
 @functools.lru_cache(maxsize=1 << 16)
