@@ -232,6 +232,9 @@ def test_cache_size_is_bounded(cache: Path, monkeypatch: pytest.MonkeyPatch) -> 
     load_content(TINY, TINY_TEMPLATES, seed=9)  # bigger than the whole budget: not kept
     assert _size(cache) <= size // 2
     _consistent(cache)
+    monkeypatch.setattr(content_module, "_MAX_BYTES", 1000)  # the questions alone are over it: not even encoded
+    monkeypatch.setattr(content_module, "_encoded_part", lambda _: pytest.fail("encoded"))
+    load_content(TINY, TINY_TEMPLATES, seed=10)
 
 
 def test_cache_keeps_at_most_eight_banks_and_only_their_parts(cache: Path) -> None:

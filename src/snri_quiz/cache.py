@@ -34,7 +34,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from .facts import Deck, Drug, Fact
-from .generate import Content
+from .generate import Content, Part
 from .questions import Question
 from .yamlio import UnreadableFile, read_regular
 
@@ -139,16 +139,20 @@ def read_entry(folder: Path, key: str, deck_dir: Path) -> Content | None:
     return _read(folder / f"bank-{key}.json", lambda handle: _decode_bank(handle, folder, deck_dir))
 
 
-def read_part(folder: Path, key: str) -> list[Question] | None:
-    """One template's questions as `write_entry` stored them, or None."""
-    return _read(folder / f"qpart-{key}.json", _decode_part)
+def read_part(folder: Path, key: str, template: str) -> list[Question] | None:
+    """The questions `write_entry` stored for this template under this key, or None (a part
+    that holds another template's questions is never used)."""
+    return _read(folder / f"qpart-{key}.json", functools.partial(_decode_part, template=template))
 
 
-def _decode_part(handle: BinaryIO) -> list[Question]:
+def _decode_part(handle: BinaryIO, template: str) -> list[Question]:
     data = _json(handle.read())
     if not isinstance(data, dict) or data.get("format") != _FORMAT:
         raise _Bad("another format")
-    return list(_from_columns(Question, data["questions"], {}, {}))
+    questions = list(_from_columns(Question, data["questions"], {}, {}))
+    if any(q.template != template for q in questions):
+        raise _Bad("another template's questions")
+    return questions
 
 
 class Damaged(Exception):
@@ -292,6 +296,13 @@ def _open(path: Path) -> BinaryIO | None:
 def write_entry(folder: Path, key: str, content: Content) -> None:
     """Store the parts made now (each one's questions), then the bank that lists them all."""
     if not content.parts or not all(p.key for p in content.parts):
+        return
+    # every n-th question (the first templates can be much smaller than the rest): a bank whose
+    # parts would overflow the folder is not encoded at all, since the trim would drop it whole
+    sample = content.bank[:: max(1, len(content.bank) // 500)]
+    sample_size = len(json.dumps(_columns(Question, sample), default=_as_list).encode())
+    if sample_size * len(content.bank) / max(len(sample), 1) > _MAX_BYTES:
+        _trim(folder)
         return
     for old in itertools.chain.from_iterable(map(folder.glob, _RETIRED)):  # earlier formats: never read again
         old.unlink(missing_ok=True)
@@ -585,8 +596,6 @@ class _Bad(ValueError):
 
 
 def _decode_bank(handle: BinaryIO, folder: Path, deck_dir: Path) -> Content:
-    from .generate import Part
-
     head = _json(handle.readline())
     if not isinstance(head, dict) or head.get("format") != _FORMAT:
         raise _Bad("another format")
@@ -611,8 +620,8 @@ def _decode_bank(handle: BinaryIO, folder: Path, deck_dir: Path) -> Content:
     deck._drugs.update((d.subject, d) for d in deck.drugs)
     bank: list[Question] = []
     for part in parts:
-        questions = read_part(folder, part.key)
-        if questions is None or len(questions) != part.count or any(q.template != part.template for q in questions):
+        questions = read_part(folder, part.key, part.template)
+        if questions is None or len(questions) != part.count:
             raise _Bad("a part missing")
         bank += questions
     return Content(deck, tuple(bank), count, parts=tuple(parts))

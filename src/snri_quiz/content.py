@@ -123,6 +123,6 @@ def _generate(
     else:
         keys = part_keys(loaded, loaded_templates, seed, inputs)
         made = generate_with(
-            loaded, loaded_templates, seed, then, keys=keys, known=lambda k: cache.read_part(folder, k)
+            loaded, loaded_templates, seed, then, keys=keys, known=functools.partial(cache.read_part, folder)
         )
     return Content(loaded, made.bank, len(loaded_templates), made=tuple(made.made), parts=made.parts)

@@ -85,22 +85,21 @@ def generate_with(
     then: Callable[[Deck, list[Question]], Any] | None = None,
     *,
     keys: Sequence[str] = (),
-    known: Callable[[str], list[Question] | None] | None = None,
+    known: Callable[[str, str], list[Question] | None] | None = None,
 ) -> Generated:
     """`generate`, and what `then(deck, questions)` makes of each template's questions, in
     template order, made in the process that made the questions (a build's notes: on two
     cores, the child makes the notes of its own questions and reads none of this process's).
 
-    `keys`: each template's `part_keys`; `known(key)` gives the questions a
+    `keys`: each template's `part_keys`; `known(key, template id)` gives the questions that
     template made before from the same inputs (the cache), or None: only the others are made."""
     from . import parallel
     from .templates import render_budget
 
     templates = tuple(templates)
-    earlier = [known(k) if known is not None else None for k in keys] or [None] * len(templates)
-    for i, questions in enumerate(earlier):
-        if questions is not None and any(q.template != templates[i].id for q in questions):
-            earlier[i] = None  # another template's part under this one's key: never used
+    earlier: list[list[Question] | None] = [None] * len(templates)
+    if known is not None and keys:
+        earlier = [known(key, template.id) for key, template in zip(keys, templates, strict=True)]
     todo = [i for i in range(len(templates)) if earlier[i] is None]
     if not todo:  # every template's part is known: no index of the facts is needed
         return _gathered(templates, keys, earlier, {i: _Made(qs or [], [], {}) for i, qs in enumerate(earlier)})
